@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Usage: envtest-assets.sh kube|s3
+#
+# Prints the directory that holds real server binaries for the test environment, building
+# them first if needed:
+#   kube  `kube-apiserver` and `etcd`, the Kubernetes API server (as Kubebuilder's envtest runs it)
+#   s3    `versitygw`, an S3-protocol gateway over a local directory that verifies SigV4
+#         signatures as S3 does
+#
+# kube: when KUBEBUILDER_ASSETS is set (Kubebuilder's envtest convention), that directory is
+# used as is. Otherwise, and always for s3, the binaries are built from their published Go
+# modules (kube-apiserver and etcd pinned in test/env/assets/go.mod, versitygw below) into a
+# cache outside the repository, so only the first run pays the build (about 5 minutes on 2
+# cores). SBR_ENVTEST_CACHE overrides the cache directory.
+#
+# Progress goes to stderr; the only line on stdout is the directory.
+set -euo pipefail
+
+VERSITYGW_VERSION=v1.8.0
+
+part="${1:-}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+module_dir="$root/test/env/assets"
+cache_root="${SBR_ENVTEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/supabase-reconciler/envtest}"
+go_min="$(awk '$1 == "go" { print $2; exit }' "$module_dir/go.mod")"
+
+# The versions are read from go.mod so that it stays the one place they are pinned.
+module_version() { awk -v m="$1" '$1 == m && NF >= 2 { print $2; exit }' "$module_dir/go.mod"; }
+
+case "$part" in
+  kube)
+    if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
+      for bin in kube-apiserver etcd; do
+        if [ ! -x "$KUBEBUILDER_ASSETS/$bin" ]; then
+          echo "envtest-assets: KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has no executable '$bin';" >&2
+          echo "envtest-assets: point it at a directory with kube-apiserver and etcd, or unset it to build them with Go." >&2
+          exit 1
+        fi
+      done
+      echo "$KUBEBUILDER_ASSETS"
+      exit 0
+    fi
+    k8s_version="$(module_version k8s.io/kubernetes)"
+    etcd_version="$(module_version go.etcd.io/etcd/server/v3)"
+    dir="$cache_root/kube-apiserver-$k8s_version-etcd-$etcd_version"
+    binaries=(kube-apiserver etcd)
+    what="kube-apiserver $k8s_version and etcd $etcd_version"
+    alternative="or set KUBEBUILDER_ASSETS to a directory containing both binaries (for example the output of: setup-envtest use ${k8s_version#v} -p path)."
+    ;;
+  s3)
+    dir="$cache_root/versitygw-$VERSITYGW_VERSION"
+    binaries=(versitygw)
+    what="versitygw $VERSITYGW_VERSION (the S3 server of the tests)"
+    alternative="or build github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION elsewhere and copy it to $dir/versitygw."
+    ;;
+  *)
+    echo "usage: $0 kube|s3" >&2
+    exit 2
+    ;;
+esac
+
+have_all() { for bin in "${binaries[@]}"; do [ -x "$dir/$bin" ] || return 1; done; }
+
+if have_all; then
+  echo "$dir"
+  exit 0
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "envtest-assets: the test environment needs $what. Install Go >= $go_min (https://go.dev/dl/) so it can be built from its Go modules, $alternative" >&2
+  exit 1
+fi
+
+mkdir -p "$cache_root"
+# One build at a time per cache: parallel test runs on one machine share it.
+exec 9>"$cache_root/.build-$part.lock"
+flock 9
+if have_all; then
+  echo "$dir"
+  exit 0
+fi
+
+staging="$(mktemp -d "$cache_root/.build.XXXXXX")"
+trap 'rm -rf "$staging"' EXIT
+started=$SECONDS
+echo "envtest-assets: building $what from Go modules into $dir (first run only; takes minutes)" >&2
+export CGO_ENABLED=0
+case "$part" in
+  kube)
+    minor="${k8s_version#v1.}"
+    minor="${minor%%.*}"
+    version_pkg=k8s.io/component-base/version
+    (
+      cd "$module_dir"
+      export GOFLAGS=-mod=readonly
+      go build -trimpath \
+        -ldflags "-s -w -X $version_pkg.gitVersion=$k8s_version -X $version_pkg.gitMajor=1 -X $version_pkg.gitMinor=$minor" \
+        -o "$staging/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+      go build -trimpath -ldflags "-s -w" -o "$staging/etcd" go.etcd.io/etcd/server/v3
+    ) >&2
+    ;;
+  s3)
+    # versitygw's own go.mod decides its dependencies (it has no replace directives).
+    GOBIN="$staging" go install -trimpath -ldflags "-s -w" \
+      "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >&2
+    ;;
+esac
+mkdir -p "$dir"
+for bin in "${binaries[@]}"; do mv "$staging/$bin" "$dir/"; done
+echo "envtest-assets: built $what in $((SECONDS - started)) s" >&2
+echo "$dir"

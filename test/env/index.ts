@@ -1,0 +1,170 @@
+/**
+ * What test files use of the test environment: connections to the real kube-apiserver,
+ * PostgreSQL, S3 server and an in-process OTLP receiver, plus isolation helpers (a fresh
+ * namespace per test, a fresh database per test file, a bucket per test).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import pg from 'pg';
+import type { KubeConnection } from './kube.ts';
+import type { PostgresConnection } from './postgres.ts';
+import type { S3Connection } from './s3.ts';
+import { readState, requirePart } from './state.ts';
+
+export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
+
+/** A short random suffix that keeps names unique across tests and runs. */
+export function uniqueSuffix(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/** The kube-apiserver connection. @throws Error saying what to install when it is missing */
+export function kubeConnection(): KubeConnection {
+  return requirePart('the Kubernetes API server', readState().kube);
+}
+
+/** Clients for the test API server, as the administrator. */
+export interface KubeClients {
+  readonly kubeConfig: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly customObjects: CustomObjectsApi;
+  readonly apiExtensions: ApiextensionsV1Api;
+}
+
+let clients: KubeClients | undefined;
+
+/** Clients for the test API server (built once per test file). */
+export function kube(): KubeClients {
+  if (clients) return clients;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(kubeConnection().kubeconfigPath);
+  clients = {
+    kubeConfig,
+    core: kubeConfig.makeApiClient(CoreV1Api),
+    customObjects: kubeConfig.makeApiClient(CustomObjectsApi),
+    apiExtensions: kubeConfig.makeApiClient(ApiextensionsV1Api),
+  };
+  return clients;
+}
+
+/**
+ * Creates a namespace no other test uses.
+ * @param prefix - readable start of the name (lower-case DNS label characters)
+ * @returns the namespace name
+ */
+export async function freshNamespace(prefix = 't'): Promise<string> {
+  const name = `${prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 40)}-${uniqueSuffix()}`;
+  await kube().core.createNamespace({
+    body: { metadata: { name, labels: { 'supabase-reconciler.dev/test': 'true' } } },
+  });
+  return name;
+}
+
+/**
+ * A CRD as plain JSON, as it is written in YAML. (The client's generated model renames
+ * `default` to `_default`, so manifests are not typed with it.)
+ */
+export interface CrdManifest {
+  readonly apiVersion: 'apiextensions.k8s.io/v1';
+  readonly kind: 'CustomResourceDefinition';
+  readonly metadata: { readonly name: string };
+  readonly spec: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Installs (server-side applies) a CRD and waits until the API server reports it
+ * Established, so its resources can be used at once. Idempotent, so test files running
+ * in parallel may all apply the same CRD.
+ */
+export async function applyCrd(crd: CrdManifest, timeoutMs = 30_000): Promise<void> {
+  const { name } = crd.metadata;
+  const { apiExtensions } = kube();
+  await apiExtensions.patchCustomResourceDefinition(
+    { name, body: crd, fieldManager: 'test-env', force: true },
+    setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+  );
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const current = await apiExtensions.readCustomResourceDefinition({ name });
+    const established = current.status?.conditions?.some(
+      (c) => c.type === 'Established' && c.status === 'True',
+    );
+    if (established) return;
+    if (Date.now() > deadline)
+      throw new Error(`CRD ${name} was not Established within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The PostgreSQL superuser connection. @throws Error saying why it is missing */
+export function postgresConnection(): PostgresConnection {
+  return requirePart('PostgreSQL', readState().postgres);
+}
+
+/**
+ * Creates a database no other test file uses.
+ * @returns the superuser connection, pointed at the new database
+ */
+export async function freshDatabase(prefix = 't'): Promise<PostgresConnection> {
+  const base = postgresConnection();
+  const database = `${prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 40)}_${uniqueSuffix()}`;
+  const client = new pg.Client({ ...base });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${database}`);
+  } finally {
+    await client.end();
+  }
+  return { ...base, database };
+}
+
+/** The S3 server connection. @throws Error saying why it is missing */
+export function s3Connection(): S3Connection {
+  return requirePart('the S3 server', readState().s3);
+}
+
+/** An S3 client for the test server (path-style addressing). */
+export function s3Client(credentials?: { accessKeyId: string; secretAccessKey: string }): S3Client {
+  const s3 = s3Connection();
+  return new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: credentials ?? {
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+    },
+  });
+}
+
+/**
+ * Creates a bucket no other test uses.
+ * @returns the bucket name
+ */
+export async function freshBucket(prefix = 't'): Promise<string> {
+  const bucket = `${prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 40)}-${uniqueSuffix()}`;
+  const client = s3Client();
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } finally {
+    client.destroy();
+  }
+  return bucket;
+}

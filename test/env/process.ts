@@ -1,0 +1,105 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+
+/** A child process of the test environment whose output is kept in a log file. */
+export interface ManagedProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly logPath: string;
+  /** Resolves when the process has exited (at once if it already has). */
+  stop(): Promise<void>;
+  /** Rejects as soon as the process exits; used to fail a readiness wait early. */
+  readonly exited: Promise<never>;
+}
+
+/**
+ * Starts a server binary with its stdout and stderr appended to `logPath`.
+ * @param name - short name used in error messages
+ * @param command - the executable
+ * @param args - its arguments
+ * @param logPath - where its output goes (read it when a start fails)
+ * @param env - variables added to the inherited environment
+ * @returns a handle to stop it and to notice an early exit
+ */
+export function startProcess(
+  name: string,
+  command: string,
+  args: readonly string[],
+  logPath: string,
+  env: Readonly<Record<string, string>> = {},
+): ManagedProcess {
+  const log = createWriteStream(logPath, { flags: 'a' });
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  let exitedAlready = false;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exitedAlready = true;
+      resolve();
+    });
+    child.once('error', () => {
+      exitedAlready = true;
+      resolve();
+    });
+  });
+  const exited = new Promise<never>((_, reject) => {
+    void exitPromise.then(() => {
+      reject(
+        new Error(
+          `${name} exited (code ${String(child.exitCode)}) before it was ready; see ${logPath}`,
+        ),
+      );
+    });
+  });
+  // Nobody may be listening to `exited` yet; an unobserved rejection must not crash the runner.
+  exited.catch(() => undefined);
+  return {
+    name,
+    child,
+    logPath,
+    exited,
+    async stop() {
+      if (!exitedAlready) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exitPromise;
+        clearTimeout(killer);
+      }
+      log.end();
+    },
+  };
+}
+
+/**
+ * Polls `probe` until it returns true, the process exits, or `timeoutMs` passes.
+ * @param what - what is awaited, for the error message
+ * @param probe - resolves true when ready; false or a rejection means "not yet"
+ * @param exited - a promise that rejects when the awaited process dies
+ * @param timeoutMs - how long to wait in total
+ * @throws Error naming `what` when the time runs out or the process dies
+ */
+export async function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  exited: Promise<never>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await Promise.race([probe(), exited])) return;
+    } catch (error) {
+      if (error instanceof Error && error.message.includes('before it was ready')) throw error;
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${what} was not ready within ${timeoutMs} ms`, { cause: lastError });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
