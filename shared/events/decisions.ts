@@ -1,0 +1,67 @@
+/**
+ * The decisions every function makes on an event before doing any work (DESIGN.md rules
+ * 1-3): is the event about the object that exists now, and does an update start anything.
+ */
+import type { ResourceObject } from './schema.ts';
+
+/**
+ * Annotation a user (or a tool) sets to ask for a reconciliation without changing the spec,
+ * as Flux's `reconcile.fluxcd.io/requestedAt`: any new value starts one chain, after which
+ * `status.lastHandledReconcileAt` holds that value.
+ */
+export const RECONCILE_REQUEST_ANNOTATION = 'supabase.reconciler.dev/requestedAt';
+
+/** Why an add/update event starts a reconciliation chain, or why it does not. */
+export type ChangeDecision =
+  | {
+      readonly start: true;
+      readonly reason: 'NeverReconciled' | 'NewGeneration' | 'ReconcileRequested';
+    }
+  | { readonly start: false; readonly reason: 'NoNewGeneration' | 'Deleting' };
+
+/**
+ * Decides from the event's object alone, without an API call, whether an add or update
+ * starts a chain. Every status write of ours causes an update event; so does a change of
+ * labels or annotations. Neither moves `metadata.generation` (the API server bumps it on
+ * spec changes only), so "generation already observed" recognises them.
+ * @param object - the object carried by the ApiServerSource event
+ */
+export function decideOnChange(object: ResourceObject): ChangeDecision {
+  if (object.metadata.deletionTimestamp) return { start: false, reason: 'Deleting' };
+  const observed = object.status?.observedGeneration;
+  if (observed === undefined) return { start: true, reason: 'NeverReconciled' };
+  if ((object.metadata.generation ?? 0) > observed) return { start: true, reason: 'NewGeneration' };
+  const requested = object.metadata.annotations?.[RECONCILE_REQUEST_ANNOTATION];
+  if (requested !== undefined && requested !== object.status?.lastHandledReconcileAt) {
+    return { start: true, reason: 'ReconcileRequested' };
+  }
+  return { start: false, reason: 'NoNewGeneration' };
+}
+
+/** What an event's uid and generation are compared with: the live object's. */
+export interface LiveIdentity {
+  readonly metadata: { readonly uid: string; readonly generation?: number | undefined };
+}
+
+/** How an event relates to the object that exists now. */
+export type Freshness = 'current' | 'gone' | 'foreign' | 'superseded';
+
+/**
+ * Compares an event's identity with the live object (DESIGN.md rule 2).
+ * - `gone`: the object no longer exists;
+ * - `foreign`: the uid differs: the object was deleted and created again under the name;
+ * - `superseded`: the object's generation is newer: a newer chain is (or will be) running;
+ * - `current`: act on it.
+ * Stale events are acknowledged (2xx) and dropped, never retried.
+ * @param event - uid and generation the event carries
+ * @param live - the object as just read, or undefined when it does not exist
+ */
+export function freshness(
+  event: { readonly uid: string; readonly generation: number },
+  live: LiveIdentity | undefined,
+): Freshness {
+  if (!live) return 'gone';
+  if (live.metadata.uid !== event.uid) return 'foreign';
+  if ((live.metadata.generation ?? 0) > event.generation) return 'superseded';
+  return 'current';
+}

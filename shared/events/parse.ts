@@ -1,0 +1,146 @@
+/**
+ * From a received CloudEvent (already parsed and validated as a CloudEvent by the runtime)
+ * to a typed event the handlers decide on. Anything that does not fit is refused with a
+ * MalformedEventError (400, not retried) that says precisely what is wrong.
+ */
+import type { CloudEventV1 } from 'cloudevents';
+import type { ObjectKey } from '../k8s/objects.ts';
+import { MalformedEventError } from '../runtime/errors.ts';
+import { checkShape, ResourceObjectSchema, type ResourceObject } from './schema.ts';
+import { parseChainSubject } from './subject.ts';
+import {
+  API_SERVER_EVENT,
+  CHAIN_EVENT,
+  CHAIN_EXTENSION,
+  PING_EVENT,
+  type ChainEventType,
+  type ResourceAction,
+} from './types.ts';
+
+/** An ApiServerSource event about one object. */
+export interface ResourceEvent {
+  readonly kind: 'resource';
+  readonly action: ResourceAction;
+  readonly key: ObjectKey;
+  readonly object: ResourceObject;
+}
+
+/** An event of our reconciliation chain. */
+export interface ChainEvent {
+  readonly kind: 'chain';
+  readonly type: ChainEventType;
+  readonly key: ObjectKey;
+  /** The uid of the project the chain was started for. */
+  readonly uid: string;
+  /** The generation of the project the chain was started for. */
+  readonly generation: number;
+}
+
+/** A PingSource tick. */
+export interface PingEvent {
+  readonly kind: 'ping';
+}
+
+/** Every event a function can receive, by kind. */
+export type ReceivedEvent = ResourceEvent | ChainEvent | PingEvent;
+
+/** What a function accepts: the API kind of its resource events and its event types. */
+export interface Accepts {
+  /** `apiVersion` and `kind` of the objects its ApiServerSource events must be about. */
+  readonly resource?: { readonly apiVersion: string; readonly kind: string };
+  /** The CloudEvent types it handles. */
+  readonly types: readonly string[];
+}
+
+const RESOURCE_ACTIONS = new Map<string, ResourceAction>(
+  Object.entries(API_SERVER_EVENT).map(([action, type]) => [type, action as ResourceAction]),
+);
+const CHAIN_TYPES = new Set<string>(Object.values(CHAIN_EVENT));
+
+/**
+ * Turns a CloudEvent into a typed event.
+ * @param event - a CloudEvent (the runtime has checked the required attributes)
+ * @param accepts - what the receiving function handles
+ * @throws MalformedEventError naming the attribute or field at fault
+ */
+export function parseEvent(event: CloudEventV1<unknown>, accepts: Accepts): ReceivedEvent {
+  if (!accepts.types.includes(event.type)) {
+    throw new MalformedEventError(
+      `event type ${JSON.stringify(event.type)} is not handled here; expected one of: ${accepts.types.join(', ')}`,
+    );
+  }
+  const action = RESOURCE_ACTIONS.get(event.type);
+  if (action) return parseResourceEvent(event, action, accepts);
+  if (CHAIN_TYPES.has(event.type)) return parseChainEvent(event);
+  if (event.type === PING_EVENT) return { kind: 'ping' };
+  throw new MalformedEventError(`event type ${JSON.stringify(event.type)} has no parser`);
+}
+
+function parseResourceEvent(
+  event: CloudEventV1<unknown>,
+  action: ResourceAction,
+  accepts: Accepts,
+): ResourceEvent {
+  // An empty body arrives as data "" in binary mode.
+  const data =
+    typeof event.data === 'string' && event.data.trim() !== '' ? parseJson(event.data) : event.data;
+  if (data === undefined || data === null || data === '') {
+    throw new MalformedEventError(
+      'the event has no data: ApiServerSource must run with `mode: Resource` so that the object is the data',
+    );
+  }
+  const object = checkShape(ResourceObjectSchema, data, 'the event data (the object)');
+  const expected = accepts.resource;
+  if (expected && (object.apiVersion !== expected.apiVersion || object.kind !== expected.kind)) {
+    throw new MalformedEventError(
+      `the event is about a ${object.apiVersion} ${object.kind}; this function handles ${expected.apiVersion} ${expected.kind}`,
+    );
+  }
+  return {
+    kind: 'resource',
+    action,
+    key: { namespace: object.metadata.namespace, name: object.metadata.name },
+    object,
+  };
+}
+
+function parseChainEvent(event: CloudEventV1<unknown>): ChainEvent {
+  const key = event.subject === undefined ? undefined : parseChainSubject(event.subject);
+  if (!key) {
+    throw new MalformedEventError(
+      `subject ${JSON.stringify(event.subject ?? null)} is not namespaces/<namespace>/supabaseprojects/<name>`,
+    );
+  }
+  const uid = event[CHAIN_EXTENSION.projectUid];
+  if (typeof uid !== 'string' || uid.length === 0) {
+    throw new MalformedEventError(
+      `extension ${CHAIN_EXTENSION.projectUid} (the project's uid) is missing`,
+    );
+  }
+  return {
+    kind: 'chain',
+    type: event.type as ChainEventType,
+    key,
+    uid,
+    generation: parseGeneration(event[CHAIN_EXTENSION.generation]),
+  };
+}
+
+/** Binary mode carries every extension as a string; structured mode may carry a number. */
+function parseGeneration(value: unknown): number {
+  const generation = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value;
+  if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 1) {
+    throw new MalformedEventError(
+      `extension ${CHAIN_EXTENSION.generation} must be a positive integer, got ${JSON.stringify(value ?? null)}`,
+    );
+  }
+  return generation;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new MalformedEventError('the event data is not JSON');
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Reads and status writes of one kind of custom resource, behind a narrow interface so that
+ * handlers depend on what they use, and tests of pure logic can pass a plain object.
+ */
+import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { loadClient, type KubeClientOptions } from './client.ts';
+import { apiStatusCode, translateApiError } from './errors.ts';
+import { formatKey, type KubeObject, type ObjectKey, type ResourceRef } from './objects.ts';
+
+/** Called after every API request, for metrics (rest_client_requests_total and latency). */
+export type ApiCallObserver = (call: {
+  readonly verb: 'get' | 'list' | 'update' | 'patch' | 'create' | 'delete';
+  readonly resource: string;
+  /** HTTP status, or `error` when no answer came (network). */
+  readonly code: number | 'error';
+  readonly seconds: number;
+}) => void;
+
+/** What a function needs to read and update the status of one kind of object. */
+export interface CustomObjectStore<T extends KubeObject> {
+  /**
+   * Reads the live object.
+   * @returns the object, or undefined when it does not exist (deleted: not an error)
+   * @throws ReconcilerError for anything else (translated at this boundary)
+   */
+  get(key: ObjectKey): Promise<T | undefined>;
+  /**
+   * Replaces the status through the status subresource, with the object's
+   * `metadata.resourceVersion` as the optimistic-concurrency precondition.
+   * @returns the object as stored (new resourceVersion), or undefined when it was deleted
+   * @throws ConflictError when the object changed since it was read (409)
+   */
+  replaceStatus(object: T): Promise<T | undefined>;
+}
+
+/** Options of a CustomObjectStore backed by the API server. */
+export interface KubeStoreOptions extends KubeClientOptions {
+  readonly observe?: ApiCallObserver | undefined;
+}
+
+/**
+ * A CustomObjectStore talking to the API server. The client is loaded on the first call.
+ * @param resource - the custom resource's group, version and plural
+ * @param kind - the Kind, for messages
+ * @param options - cluster access and an optional metrics observer
+ */
+export function kubeCustomObjectStore<T extends KubeObject>(
+  resource: ResourceRef,
+  kind: string,
+  options: KubeStoreOptions = {},
+): CustomObjectStore<T> {
+  let api: Promise<CustomObjectsApi> | undefined;
+  const client = (): Promise<CustomObjectsApi> => {
+    api ??= loadClient(options).then(({ k8s, kubeConfig }) =>
+      kubeConfig.makeApiClient(k8s.CustomObjectsApi),
+    );
+    return api;
+  };
+
+  async function call<R>(
+    verb: 'get' | 'update',
+    key: ObjectKey,
+    request: (objects: CustomObjectsApi) => Promise<R>,
+  ): Promise<R | undefined> {
+    const objects = await client();
+    const started = performance.now();
+    let code: number | 'error' = 200;
+    try {
+      return await request(objects);
+    } catch (error) {
+      code = apiStatusCode(error) ?? 'error';
+      if (code === 404) return undefined;
+      throw translateApiError(error, `${verb} ${kind} ${formatKey(key)}`);
+    } finally {
+      options.observe?.({
+        verb,
+        resource: resource.plural,
+        code,
+        seconds: (performance.now() - started) / 1000,
+      });
+    }
+  }
+
+  return {
+    get: (key) =>
+      call(
+        'get',
+        key,
+        async (objects) => (await objects.getNamespacedCustomObject({ ...resource, ...key })) as T,
+      ),
+    replaceStatus: (object) => {
+      const key = { namespace: object.metadata.namespace, name: object.metadata.name };
+      return call(
+        'update',
+        key,
+        async (objects) =>
+          (await objects.replaceNamespacedCustomObjectStatus({
+            ...resource,
+            ...key,
+            body: object,
+          })) as T,
+      );
+    },
+  };
+}
