@@ -1,0 +1,4 @@
+/** The status library: conditions, reasons and the one write path. */
+export * from './conditions.ts';
+export * from './reasons.ts';
+export * from './write.ts';
