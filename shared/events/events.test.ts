@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { HTTP, type CloudEventV1 } from 'cloudevents';
+import { CloudEvent, HTTP, type CloudEventV1 } from 'cloudevents';
 import { eventFixture, type HttpFixture } from '../../test/fixtures/events.ts';
 import { MalformedEventError } from '../runtime/errors.ts';
 import { chainEvent } from './chain.ts';
@@ -15,7 +15,7 @@ const projectAccepts: Accepts = {
 
 function receive(message: HttpFixture): CloudEventV1<unknown> {
   const event = HTTP.toEvent({ headers: message.headers, body: message.body });
-  assert.ok(!Array.isArray(event));
+  assert.ok(event instanceof CloudEvent, 'one CloudEvent (not a batch)');
   event.validate();
   return event;
 }
