@@ -21,6 +21,14 @@ export interface Condition {
   readonly message: string;
 }
 
+/**
+ * A condition as read back from an object: `observedGeneration` is optional in
+ * metav1.Condition, so conditions written by other tools may lack it.
+ */
+export type StoredCondition = Omit<Condition, 'observedGeneration'> & {
+  readonly observedGeneration?: number;
+};
+
 /** What a writer says about one condition; the time is filled in by setCondition. */
 export type ConditionUpdate = Omit<Condition, 'lastTransitionTime'>;
 
@@ -41,10 +49,10 @@ export function toKubeTime(date: Date): string {
  * @returns a new list; the existing entry keeps its `lastTransitionTime` unless `status` changed
  */
 export function setCondition(
-  conditions: readonly Condition[] | undefined,
+  conditions: readonly StoredCondition[] | undefined,
   update: ConditionUpdate,
   now: Date,
-): Condition[] {
+): StoredCondition[] {
   const list = [...(conditions ?? [])];
   const index = list.findIndex((c) => c.type === update.type);
   const existing = index === -1 ? undefined : list[index];
@@ -68,11 +76,11 @@ export function setCondition(
  * @returns a new list
  */
 export function setConditions(
-  conditions: readonly Condition[] | undefined,
+  conditions: readonly StoredCondition[] | undefined,
   updates: readonly ConditionUpdate[],
   now: Date,
-): Condition[] {
-  return updates.reduce<Condition[]>(
+): StoredCondition[] {
+  return updates.reduce<StoredCondition[]>(
     (list, update) => setCondition(list, update, now),
     [...(conditions ?? [])],
   );
@@ -80,21 +88,21 @@ export function setConditions(
 
 /** The condition of a type, if present. */
 export function findCondition(
-  conditions: readonly Condition[] | undefined,
+  conditions: readonly StoredCondition[] | undefined,
   type: string,
-): Condition | undefined {
+): StoredCondition | undefined {
   return conditions?.find((c) => c.type === type);
 }
 
 /** Whether a condition of `type` is present, `True`, and about `generation` (or later). */
 export function isConditionTrue(
-  conditions: readonly Condition[] | undefined,
+  conditions: readonly StoredCondition[] | undefined,
   type: string,
   generation?: number,
 ): boolean {
   const condition = findCondition(conditions, type);
   return (
     condition?.status === 'True' &&
-    (generation === undefined || condition.observedGeneration >= generation)
+    (generation === undefined || (condition.observedGeneration ?? 0) >= generation)
   );
 }

@@ -9,7 +9,7 @@ import { PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node'
 import { kubeCustomObjectStore, type CustomObjectStore } from '../../shared/k8s/custom-objects.ts';
 import type { KubeObject, ObjectKey } from '../../shared/k8s/objects.ts';
 import { ConflictError } from '../../shared/runtime/errors.ts';
-import { setCondition, type Condition } from '../../shared/status/conditions.ts';
+import { setCondition, type StoredCondition } from '../../shared/status/conditions.ts';
 import { updateStatus } from '../../shared/status/write.ts';
 import { applyCrd, freshNamespace, kube, kubeConnection } from '../env/index.ts';
 import { widgetCrd, widgetRef } from '../fixtures/widget-crd.ts';
@@ -17,7 +17,7 @@ import { widgetCrd, widgetRef } from '../fixtures/widget-crd.ts';
 interface WidgetStatus {
   phase?: string;
   observedGeneration?: number;
-  conditions?: Condition[];
+  conditions?: StoredCondition[];
 }
 type Widget = KubeObject<{ size: number }, WidgetStatus>;
 
@@ -129,7 +129,7 @@ describe('updateStatus on the real API server', () => {
     const final = await store().get(key);
     assert.ok(final);
     for (const type of writers) {
-      const condition: Condition | undefined = final.status?.conditions?.find(
+      const condition: StoredCondition | undefined = final.status?.conditions?.find(
         (c) => c.type === type,
       );
       assert.ok(condition, `${type} is present`);
