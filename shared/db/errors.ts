@@ -1,0 +1,104 @@
+/**
+ * Translates what node-postgres throws into the reconciler's error kinds, at this boundary,
+ * with messages that say what is wrong and how to fix it. SQLSTATE codes:
+ * https://www.postgresql.org/docs/current/errcodes-appendix.html
+ */
+import { PermanentError, ReconcilerError, TransientError } from '../runtime/errors.ts';
+import { describeTarget, type DatabaseTarget } from './target.ts';
+
+/** The fields of a pg DatabaseError (and of Node socket errors) this module reads. */
+interface PgErrorLike {
+  readonly code?: string;
+  readonly message: string;
+  readonly where?: string;
+}
+
+const TRANSIENT_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/**
+ * Maps a connection or query error to a ReconcilerError.
+ * @param error - what node-postgres threw
+ * @param target - the database, named in the message (without its password)
+ * @param action - what was attempted, e.g. `connect` or `apply migration 0002_roles`
+ */
+export function translateDbError(
+  error: unknown,
+  target: DatabaseTarget,
+  action: string,
+): ReconcilerError {
+  if (error instanceof ReconcilerError) return error;
+  const e = (error ?? {}) as PgErrorLike;
+  const where = `${action} on ${describeTarget(target)}`;
+  const message = scrub(e.message, target);
+  const code = e.code ?? '';
+  switch (true) {
+    case code === '28P01':
+      return new PermanentError(
+        'AuthenticationFailed',
+        `${where}: password authentication failed for user "${target.user}"; check the username and password keys of the database Secret`,
+        { cause: error },
+      );
+    case code === '28000':
+      return new PermanentError(
+        'AuthenticationFailed',
+        `${where}: the server refused the connection (${message}); check pg_hba.conf and the sslMode of the SupabaseProject`,
+        { cause: error },
+      );
+    case code === '3D000':
+      return new PermanentError(
+        'DatabaseNotFound',
+        `${where}: database "${target.database}" does not exist; create it or fix the database key of the database Secret`,
+        { cause: error },
+      );
+    case code === '42501':
+      return new PermanentError('InsufficientPrivilege', `${where}: ${message}`, { cause: error });
+    case code.startsWith('08') ||
+      code === '53300' ||
+      code === '57P03' ||
+      code === '40001' ||
+      code === '40P01':
+      // Connection exceptions, too many connections, starting up, serialization, deadlock.
+      return new TransientError(`${where}: ${message} (SQLSTATE ${code})`, { cause: error });
+    case TRANSIENT_SOCKET_CODES.has(code):
+      return new TransientError(`${where}: ${message}`, { cause: error });
+    case code === 'ENOTFOUND':
+      // A Service that does not exist yet looks the same as a typo; retrying covers both.
+      return new TransientError(
+        `${where}: host "${target.host}" was not found; check the host key of the database Secret`,
+        { cause: error },
+      );
+    case message.includes('does not support SSL'):
+      return new PermanentError(
+        'TLSNotOffered',
+        `${where}: the server does not offer TLS, but sslMode "${target.sslMode}" requires it; enable ssl on the server or set spec.database.sslMode to disable or prefer`,
+        { cause: error },
+      );
+    case /self[- ]signed|unable to verify|certificate/i.test(message):
+      return new PermanentError(
+        'TLSVerificationFailed',
+        `${where}: the server's TLS certificate could not be verified (${message}); use sslMode require, or give the server a certificate the reconciler trusts`,
+        { cause: error },
+      );
+    case message.includes('timeout') || message.includes('Connection terminated'):
+      return new TransientError(`${where}: ${message}`, { cause: error });
+    case /^[0-9A-Z]{5}$/.test(code):
+      return new PermanentError('SqlError', `${where}: ${message} (SQLSTATE ${code})`, {
+        cause: error,
+      });
+    default:
+      return new TransientError(`${where}: ${message || 'unknown error'}`, { cause: error });
+  }
+}
+
+/** Defence in depth: a server message never echoes the password, but make sure of it. */
+function scrub(message: string, target: DatabaseTarget): string {
+  return target.password ? message.split(target.password).join('***') : message;
+}

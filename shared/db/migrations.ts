@@ -1,0 +1,216 @@
+/**
+ * Versioned migrations of the external database, tracked in a ledger table the reconciler
+ * owns. Each migration runs once, in its own transaction, under an advisory lock so that two
+ * concurrent runs cannot interleave; an applied migration whose file has changed is an error,
+ * never a silent re-run (re-running init SQL on upgrade is how the community chart broke
+ * `auth.uid()`).
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { PermanentError, TransientError } from '../runtime/errors.ts';
+import type { DatabaseClient } from './connect.ts';
+import { translateDbError } from './errors.ts';
+import type { DatabaseTarget } from './target.ts';
+
+/** One migration file. */
+export interface Migration {
+  /** The number prefix of the file, e.g. `0002`. Applied in ascending order. */
+  readonly version: string;
+  /** The file name, e.g. `0002_roles.sql`. */
+  readonly name: string;
+  readonly sql: string;
+  /** sha256 of the SQL with normalised line endings. */
+  readonly checksum: string;
+}
+
+/** The outcome of a migration run. */
+export interface MigrationRun {
+  /** Names of the migrations this run applied (empty when all were applied already). */
+  readonly applied: readonly string[];
+  /** How many migrations the ledger holds now. */
+  readonly total: number;
+}
+
+/** Schema and table of the ledger. */
+export const LEDGER_SCHEMA = 'supabase_reconciler';
+export const LEDGER_TABLE = `${LEDGER_SCHEMA}.schema_migrations`;
+
+const FILE_NAME = /^(\d{4})_[a-z0-9_]+\.sql$/;
+// One lock per database; advisory locks are scoped to the database the session is in.
+const LOCK_KEY = 'supabase-reconciler/migrations';
+
+/** The migrations that ship with the reconciler (shared/db/migrations/). */
+export function bundledMigrationsDir(): URL {
+  return new URL('./migrations/', import.meta.url);
+}
+
+/**
+ * Reads the migration files of a directory, in version order.
+ * @throws Error when a file name does not follow `NNNN_name.sql` or two share a version
+ */
+export async function loadMigrations(dir: URL = bundledMigrationsDir()): Promise<Migration[]> {
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort();
+  const migrations: Migration[] = [];
+  for (const name of names) {
+    const match = FILE_NAME.exec(name);
+    if (!match?.[1]) throw new Error(`migration file ${name} is not named NNNN_name.sql`);
+    const sql = (await readFile(new URL(name, dir), 'utf8')).replace(/\r\n/g, '\n');
+    if (migrations.some((m) => m.version === match[1])) {
+      throw new Error(`two migration files have version ${match[1]}`);
+    }
+    migrations.push({
+      version: match[1],
+      name,
+      sql,
+      checksum: createHash('sha256').update(sql).digest('hex'),
+    });
+  }
+  return migrations;
+}
+
+/** Options of migrate(). */
+export interface MigrateOptions {
+  /** How long to wait for another run's lock before giving up (TransientError: retried). */
+  readonly lockTimeoutMs?: number | undefined;
+}
+
+/**
+ * Applies the migrations the ledger does not hold yet.
+ * @param client - a connected client (its session holds the advisory lock)
+ * @param target - the database, for messages
+ * @param migrations - the migrations, in order
+ * @throws PermanentError when an applied migration changed, or a statement failed (the
+ *   message names the migration, the line and the statement, and the missing right)
+ * @throws TransientError when the lock is not free in time or the connection fails
+ */
+export async function migrate(
+  client: DatabaseClient,
+  target: DatabaseTarget,
+  migrations: readonly Migration[],
+  options: MigrateOptions = {},
+): Promise<MigrationRun> {
+  await acquireLock(client, target, options.lockTimeoutMs ?? 30_000);
+  try {
+    await run(target, `create the ledger ${LEDGER_TABLE}`, async () => {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${LEDGER_SCHEMA}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${LEDGER_TABLE} (
+        version text PRIMARY KEY,
+        name text NOT NULL,
+        checksum text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now(),
+        applied_by text NOT NULL DEFAULT current_user
+      )`);
+    });
+    const { rows } = await client.query<{ version: string; name: string; checksum: string }>(
+      `SELECT version, name, checksum FROM ${LEDGER_TABLE}`,
+    );
+    const ledger = new Map(rows.map((row) => [row.version, row]));
+    for (const [version, row] of ledger) {
+      const migration = migrations.find((m) => m.version === version);
+      if (migration && migration.checksum !== row.checksum) {
+        throw new PermanentError(
+          'MigrationChanged',
+          `migration ${migration.name} was applied to ${target.database} with checksum ${row.checksum.slice(0, 12)} but its file now has ${migration.checksum.slice(0, 12)}; applied migrations are never re-run or changed: restore the file and put the change in a new migration`,
+        );
+      }
+    }
+    const applied: string[] = [];
+    for (const migration of migrations) {
+      if (ledger.has(migration.version)) continue;
+      await applyOne(client, target, migration);
+      applied.push(migration.name);
+    }
+    return { applied, total: ledger.size + applied.length };
+  } finally {
+    await client
+      .query('SELECT pg_advisory_unlock(hashtext($1))', [LOCK_KEY])
+      .catch(() => undefined);
+  }
+}
+
+async function acquireLock(
+  client: DatabaseClient,
+  target: DatabaseTarget,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await run(target, 'take the migration lock', () =>
+      client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [
+        LOCK_KEY,
+      ]),
+    );
+    if (rows[0]?.locked) return;
+    if (Date.now() > deadline) {
+      throw new TransientError(
+        `another run holds the migration lock of ${target.database} for more than ${timeoutMs} ms`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function applyOne(
+  client: DatabaseClient,
+  target: DatabaseTarget,
+  migration: Migration,
+): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query(migration.sql);
+    await client.query(
+      `INSERT INTO ${LEDGER_TABLE} (version, name, checksum) VALUES ($1, $2, $3)`,
+      [migration.version, migration.name, migration.checksum],
+    );
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw describeFailure(error, target, migration);
+  }
+}
+
+/** The failing statement, located by the server's `position` (a 1-based offset in the SQL). */
+function describeFailure(error: unknown, target: DatabaseTarget, migration: Migration): Error {
+  const e = error as {
+    code?: string;
+    position?: string;
+    where?: string;
+    detail?: string;
+    hint?: string;
+  };
+  const translated = translateDbError(error, target, `apply migration ${migration.name}`);
+  if (!(translated instanceof PermanentError) || !e.code) return translated;
+  const offset = Number(e.position);
+  const lineNumber =
+    Number.isFinite(offset) && offset > 0
+      ? migration.sql.slice(0, offset - 1).split('\n').length
+      : undefined;
+  const line =
+    lineNumber === undefined ? undefined : migration.sql.split('\n')[lineNumber - 1]?.trim();
+  // Inside a DO block the server names the statement in `where` ("SQL statement \"...\"").
+  const statement = /SQL statement "([^"]+)"/.exec(e.where ?? '')?.[1] ?? line;
+  const at = lineNumber === undefined ? '' : ` at line ${lineNumber}`;
+  const parts = [
+    `migration ${migration.name} failed${at}`,
+    statement ? ` (${statement})` : '',
+    `: ${translated.message.replace(/^.*?: /, '')}`,
+    e.detail ? ` ${e.detail}` : '',
+    e.code === '42501'
+      ? ` The database user "${target.user}" lacks this right: grant it, or use a superuser such as supabase_admin.`
+      : '',
+  ];
+  return new PermanentError(
+    e.code === '42501' ? 'InsufficientPrivilege' : 'MigrationFailed',
+    parts.join(''),
+    { cause: error },
+  );
+}
+
+/** Runs a step, translating its errors. */
+async function run<T>(target: DatabaseTarget, action: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw translateDbError(error, target, action);
+  }
+}

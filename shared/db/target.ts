@@ -1,0 +1,32 @@
+/**
+ * Where the external PostgreSQL is and how to reach it: what the database Secret and
+ * `spec.database.sslMode` say. Connections are built from fields, never from a URL, so a
+ * password with `@`, `/` or `%` needs no encoding and cannot break the address.
+ */
+
+/** libpq's sslmode values (https://www.postgresql.org/docs/current/libpq-ssl.html). */
+export const SSL_MODES = [
+  'disable',
+  'allow',
+  'prefer',
+  'require',
+  'verify-ca',
+  'verify-full',
+] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+/** The external database as the reconciler connects to it. */
+export interface DatabaseTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  /** A secret: never logged, traced, or put in an error message. */
+  readonly password: string;
+  readonly sslMode: SslMode;
+}
+
+/** `user@host:port/database (sslmode=...)`: how a target is named in messages (no password). */
+export function describeTarget(target: DatabaseTarget): string {
+  return `${target.user}@${target.host}:${target.port}/${target.database} (sslmode=${target.sslMode})`;
+}
