@@ -170,7 +170,7 @@ describe('migrations', () => {
       assert.equal(roles.rowCount, 6);
       assert.equal(byName.service_role?.rolbypassrls, true);
       assert.equal(byName.authenticator?.rolcanlogin, true);
-      assert.equal(byName.authenticator?.rolinherit, false);
+      assert.equal(byName.authenticator.rolinherit, false);
       assert.equal(byName.anon?.rolcanlogin, false);
 
       const checks = await client.query<Record<string, boolean>>(`SELECT
