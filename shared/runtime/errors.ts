@@ -47,12 +47,11 @@ export class PermanentError extends ReconcilerError {
   override readonly name = 'PermanentError';
   readonly status = 422;
   readonly retried = false;
-  constructor(
-    readonly reason: string,
-    message: string,
-    options?: ErrorOptions,
-  ) {
+  /** CamelCase condition reason, e.g. `SecretKeyMissing`. */
+  readonly reason: string;
+  constructor(reason: string, message: string, options?: ErrorOptions) {
     super(message, options);
+    this.reason = reason;
   }
 }
 

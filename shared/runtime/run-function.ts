@@ -1,0 +1,67 @@
+/**
+ * The one call a function's index.ts makes: parse the configuration, build the logger and
+ * telemetry, let the function build its dependencies once, and serve. A configuration error
+ * ends the process with exit code 1 and the message, before anything listens.
+ */
+import { ConfigError } from '../config/config-error.ts';
+import { parseConfig, type FunctionConfig } from '../config/runtime-config.ts';
+import type { ConfigSchema, Environment } from '../config/settings.ts';
+import { createLogger, describeError, type Logger } from '../telemetry/logger.ts';
+import { startTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
+import { createFunctionApp } from './app.ts';
+import type { EventHandler } from './handler.ts';
+import { Health } from './health.ts';
+import { serve, type RunningFunction } from './serve.ts';
+
+/** What a function's `setup` receives: everything built from the configuration. */
+export interface FunctionRuntime<S extends ConfigSchema = ConfigSchema> {
+  readonly config: FunctionConfig<S>;
+  readonly logger: Logger;
+  readonly telemetry: Telemetry;
+  /** Register readiness checks here (say, the pg pool). */
+  readonly health: Health;
+}
+
+/** A function, as its index.ts describes it. */
+export interface FunctionDefinition<S extends ConfigSchema = ConfigSchema> {
+  /** The function's own settings, defined in shared/config. */
+  readonly schema?: S;
+  /**
+   * Builds the function's clients once per process and returns its handler. Keep it quick:
+   * it runs before the first event can be answered (create clients lazily where possible).
+   */
+  setup(runtime: FunctionRuntime<S>): EventHandler | Promise<EventHandler>;
+}
+
+/**
+ * Starts a function process: config → logger → telemetry → setup → listen, then serves until
+ * SIGTERM. On a ConfigError, writes the message to stderr and exits 1.
+ * @param definition - the function's schema and setup
+ * @param env - the environment (default `process.env`)
+ */
+export async function runFunction<S extends ConfigSchema = ConfigSchema>(
+  definition: FunctionDefinition<S>,
+  env: Environment = process.env,
+): Promise<RunningFunction> {
+  let config: FunctionConfig<S>;
+  try {
+    config = parseConfig(env, definition.schema);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // No logger yet: its level is part of the configuration that failed.
+    process.stderr.write(`supabase-reconciler: ${error.message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger({ name: config.functionName, level: config.logLevel });
+  try {
+    const telemetry = startTelemetry(config, { logger });
+    const health = new Health();
+    const handle = await definition.setup({ config, logger, telemetry, health });
+    const fn = createFunctionApp({ name: config.functionName, handle, logger, telemetry, health });
+    return await serve(fn, config);
+  } catch (error) {
+    logger.fatal({ error: describeError(error) }, 'start failed');
+    logger.flush();
+    process.exit(1);
+  }
+}
