@@ -1,0 +1,3 @@
+/** What every phase function does around its own work. */
+export * from './project-store.ts';
+export * from './phase.ts';
