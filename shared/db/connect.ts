@@ -49,7 +49,7 @@ async function open(
     port: target.port,
     database: target.database,
     user: target.user,
-    password: target.password,
+    password: target.password.reveal(),
     ssl,
     connectionTimeoutMillis: options.timeoutMs ?? 5000,
     application_name: options.applicationName ?? 'supabase-reconciler',

@@ -100,5 +100,6 @@ export function translateDbError(
 
 /** Defence in depth: a server message never echoes the password, but make sure of it. */
 function scrub(message: string, target: DatabaseTarget): string {
-  return target.password ? message.split(target.password).join('***') : message;
+  const password = target.password.reveal();
+  return password ? message.split(password).join('***') : message;
 }

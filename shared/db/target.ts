@@ -4,6 +4,8 @@
  * password with `@`, `/` or `%` needs no encoding and cannot break the address.
  */
 
+import type { Sensitive } from '../secrets/sensitive.ts';
+
 /** libpq's sslmode values (https://www.postgresql.org/docs/current/libpq-ssl.html). */
 export const SSL_MODES = [
   'disable',
@@ -21,8 +23,8 @@ export interface DatabaseTarget {
   readonly port: number;
   readonly database: string;
   readonly user: string;
-  /** A secret: never logged, traced, or put in an error message. */
-  readonly password: string;
+  /** Wrapped: a target that reaches a log line prints `[redacted]` for it. */
+  readonly password: Sensitive;
   readonly sslMode: SslMode;
 }
 

@@ -14,6 +14,7 @@ import {
   type Migration,
 } from '../../shared/db/migrations.ts';
 import type { DatabaseTarget } from '../../shared/db/target.ts';
+import { Sensitive } from '../../shared/secrets/sensitive.ts';
 import { PermanentError, TransientError } from '../../shared/runtime/errors.ts';
 import { freePort } from '../env/ports.ts';
 import { freshDatabase, postgresConnection, uniqueSuffix } from '../env/index.ts';
@@ -25,7 +26,7 @@ function superuserTarget(database: string): DatabaseTarget {
     port: pgEnv.port,
     database,
     user: pgEnv.user,
-    password: pgEnv.password,
+    password: new Sensitive(pgEnv.password),
     sslMode: 'disable',
   };
 }
@@ -66,13 +67,13 @@ describe('connecting', () => {
     } finally {
       await client.end();
     }
-    await probeDatabase({ ...superuserTarget(database), user, password });
+    await probeDatabase({ ...superuserTarget(database), user, password: new Sensitive(password) });
   });
 
   test('a wrong password is permanent, says which key to check, and never shows the password', async () => {
     const password = 'not-the-password-Zq81';
     await assert.rejects(
-      probeDatabase({ ...superuserTarget(database), password }),
+      probeDatabase({ ...superuserTarget(database), password: new Sensitive(password) }),
       (error: unknown) => {
         permanent(
           'AuthenticationFailed',
@@ -279,7 +280,7 @@ describe('migrations', () => {
     });
 
     test('with the needed rights, the migrations apply', async () => {
-      const target = { ...superuserTarget(ableDb), user: able, password };
+      const target = { ...superuserTarget(ableDb), user: able, password: new Sensitive(password) };
       const client = await connectDatabase(target);
       try {
         const result = await migrate(client, target, migrations);
@@ -290,7 +291,11 @@ describe('migrations', () => {
     });
 
     test('without them, the error names the migration, the statement and the missing right', async () => {
-      const target = { ...superuserTarget(unableDb), user: unable, password };
+      const target = {
+        ...superuserTarget(unableDb),
+        user: unable,
+        password: new Sensitive(password),
+      };
       const client = await connectDatabase(target);
       try {
         await assert.rejects(

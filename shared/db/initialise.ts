@@ -1,0 +1,52 @@
+/**
+ * Brings the external database to what the Supabase services need: the tracked migrations,
+ * then the login roles' passwords. One connection, closed at the end whatever happens.
+ */
+import { connectDatabase, type ConnectOptions } from './connect.ts';
+import { translateDbError } from './errors.ts';
+import { loadMigrations, migrate, type Migration } from './migrations.ts';
+import { syncRolePasswords } from './role-passwords.ts';
+import type { DatabaseTarget } from './target.ts';
+
+/** What an initialisation did. */
+export interface InitialisationResult {
+  /** Migrations applied by this run (empty when the database was up to date). */
+  readonly applied: readonly string[];
+  /** Migrations the ledger holds now. */
+  readonly total: number;
+  /** Login roles whose password this run changed. */
+  readonly passwordsChanged: readonly string[];
+}
+
+/** Options of initialiseDatabase. */
+export interface InitialiseOptions extends ConnectOptions {
+  /** The migrations (default: the ones that ship with the reconciler). */
+  readonly migrations?: readonly Migration[];
+  readonly lockTimeoutMs?: number;
+}
+
+/**
+ * Applies pending migrations and syncs the login roles' passwords.
+ * @param target - the database and the Secret's credentials (its password also becomes
+ *   the login roles' password)
+ * @throws ReconcilerError (PermanentError names the failing migration, statement and right)
+ */
+export async function initialiseDatabase(
+  target: DatabaseTarget,
+  options: InitialiseOptions = {},
+): Promise<InitialisationResult> {
+  const migrations = options.migrations ?? (await loadMigrations());
+  const client = await connectDatabase(target, options);
+  try {
+    const run = await migrate(client, target, migrations, { lockTimeoutMs: options.lockTimeoutMs });
+    let passwordsChanged: string[];
+    try {
+      passwordsChanged = await syncRolePasswords(client, target.password);
+    } catch (error) {
+      throw translateDbError(error, target, "set the login roles' passwords");
+    }
+    return { applied: run.applied, total: run.total, passwordsChanged };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

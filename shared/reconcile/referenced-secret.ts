@@ -1,0 +1,95 @@
+/**
+ * Secrets a SupabaseProject references (database, storage, dashboard basic auth), read and
+ * checked the same way by every phase: in the project's namespace, every required key present
+ * and non-empty. Problems are PermanentErrors whose messages name the Secret and the key,
+ * never a value.
+ */
+import { DATABASE_SECRET_KEYS, REQUIRED_DATABASE_SECRET_KEYS } from '../api/secret-keys.ts';
+import type { SecretReference } from '../api/types.ts';
+import type { DatabaseTarget } from '../db/target.ts';
+import type { SecretStore } from '../k8s/secrets.ts';
+import { PermanentError } from '../runtime/errors.ts';
+import type { Sensitive } from '../secrets/sensitive.ts';
+import type { LiveProject } from './project-store.ts';
+
+/**
+ * Reads a referenced Secret and returns the required keys' values.
+ * @param what - how the Secret is called in messages, e.g. `database Secret`
+ * @param field - the spec field holding the reference, e.g. `spec.database.secretRef`
+ * @throws PermanentError: SecretNamespaceNotAllowed, SecretNotFound, SecretKeyMissing, SecretKeyEmpty
+ */
+export async function readReferencedSecret<K extends string>(
+  secrets: SecretStore,
+  project: LiveProject,
+  reference: SecretReference,
+  required: readonly K[],
+  what: string,
+  field: string,
+): Promise<Record<K, Sensitive>> {
+  const namespace = project.metadata.namespace;
+  if (reference.namespace && reference.namespace !== namespace) {
+    throw new PermanentError(
+      'SecretNamespaceNotAllowed',
+      `${field} names namespace "${reference.namespace}", but pods can only use Secrets of their own namespace "${namespace}"; copy the ${what} into "${namespace}" and remove ${field}.namespace`,
+    );
+  }
+  const name = reference.name;
+  const secret = await secrets.get({ namespace, name });
+  if (!secret) {
+    throw new PermanentError(
+      'SecretNotFound',
+      `the ${what} "${name}" (${field}.name) does not exist in namespace "${namespace}"; create it with the keys ${required.join(', ')}`,
+    );
+  }
+  const values = {} as Record<K, Sensitive>;
+  for (const key of required) {
+    const value = secret.data.get(key);
+    if (value === undefined) {
+      throw new PermanentError(
+        'SecretKeyMissing',
+        `the ${what} "${name}" has no key "${key}"; it needs the keys ${required.join(', ')}`,
+      );
+    }
+    if (value.isBlank()) {
+      throw new PermanentError('SecretKeyEmpty', `the ${what} "${name}" has an empty "${key}"`);
+    }
+    values[key] = value;
+  }
+  return values;
+}
+
+/**
+ * Reads the database Secret of a project and builds the connection target.
+ * @throws PermanentError as readReferencedSecret, and InvalidPort
+ */
+export async function readDatabaseTarget(
+  secrets: SecretStore,
+  project: LiveProject,
+): Promise<DatabaseTarget> {
+  const reference = project.spec.database.secretRef;
+  const values = await readReferencedSecret(
+    secrets,
+    project,
+    reference,
+    REQUIRED_DATABASE_SECRET_KEYS,
+    'database Secret',
+    'spec.database.secretRef',
+  );
+  // The port is not a secret; it may be shown.
+  const portText = values[DATABASE_SECRET_KEYS.port].reveal().trim();
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65_535) {
+    throw new PermanentError(
+      'InvalidPort',
+      `the database Secret "${reference.name}" has port "${portText}", which is not a port number (1-65535)`,
+    );
+  }
+  return {
+    host: values[DATABASE_SECRET_KEYS.host].reveal().trim(),
+    port,
+    database: values[DATABASE_SECRET_KEYS.database].reveal().trim(),
+    user: values[DATABASE_SECRET_KEYS.username].reveal().trim(),
+    password: values[DATABASE_SECRET_KEYS.password],
+    sslMode: project.spec.database.sslMode ?? 'require',
+  };
+}
