@@ -81,6 +81,32 @@ export async function resolvePhaseTarget(
   };
 }
 
+/** The phases of one chain, in order. */
+const CHAIN_ORDER: readonly Phase[] = [
+  'Pending',
+  'ValidatingDependencies',
+  'InitializingDatabase',
+  'DeployingSecrets',
+  'DeployingComponents',
+  'Running',
+];
+
+/**
+ * The phase to store when a phase proposes `proposed` while the status says `current`.
+ * Events arrive at least once and in no order, so a late duplicate of an earlier phase's
+ * event must not move the phase back; a new chain (a new observedGeneration) starts over.
+ * While an update of a Running project is under way the phase stays `Updating`.
+ */
+export function nextPhase(current: Phase | undefined, proposed: Phase, newChain: boolean): Phase {
+  if (newChain || current === undefined) return proposed;
+  if (proposed === 'Failed' || proposed === 'Terminating' || current === 'Failed') return proposed;
+  if (current === 'Terminating') return current;
+  if (current === 'Updating') return proposed === 'Running' ? 'Running' : 'Updating';
+  const from = CHAIN_ORDER.indexOf(current);
+  const to = CHAIN_ORDER.indexOf(proposed);
+  return to >= 0 && from > to ? current : proposed;
+}
+
 /** How a phase's status change is described: conditions to merge and the other fields. */
 export interface StatusChange {
   readonly conditions?: readonly ConditionUpdate[];
@@ -107,7 +133,15 @@ export async function writePhaseStatus(
     (status) => ({
       ...status,
       ...change.fields,
-      ...(change.phase ? { phase: change.phase } : {}),
+      ...(change.phase
+        ? {
+            phase: nextPhase(
+              status?.phase,
+              change.phase,
+              (change.fields?.observedGeneration ?? 0) > (status?.observedGeneration ?? 0),
+            ),
+          }
+        : {}),
       ...(change.message === undefined ? {} : { message: change.message }),
       ...(change.conditions
         ? { conditions: setConditions(status?.conditions, change.conditions, now) }
