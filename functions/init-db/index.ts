@@ -1,0 +1,31 @@
+/** init-db's entry point: wiring only. */
+import { initialiseDatabase } from '../../shared/db/initialise.ts';
+import { observeApiCalls } from '../../shared/k8s/observe.ts';
+import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
+import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
+import { runFunction } from '../../shared/runtime/run-function.ts';
+import { handleInitDb, type InitDbDeps } from './handler.ts';
+
+await runFunction({
+  setup: ({ telemetry }) => {
+    const observe = observeApiCalls(telemetry.metrics);
+    const deps: InitDbDeps = {
+      projects: kubeProjectStore({ observe }),
+      secrets: kubeSecretStore({ observe }),
+      initialise: async (target) => {
+        const started = performance.now();
+        try {
+          const result = await initialiseDatabase(target, {
+            applicationName: 'supabase-reconciler/init-db',
+          });
+          telemetry.metrics.dbCall('initialise', true, (performance.now() - started) / 1000);
+          return result;
+        } catch (error) {
+          telemetry.metrics.dbCall('initialise', false, (performance.now() - started) / 1000);
+          throw error;
+        }
+      },
+    };
+    return (event, context) => handleInitDb(event, deps, context);
+  },
+});

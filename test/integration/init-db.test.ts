@@ -1,0 +1,351 @@
+/**
+ * init-db against the real API server and PostgreSQL: tracked migrations, login role
+ * passwords following the database Secret, conditions for every kind of failure, and
+ * idempotence (a second run writes nothing).
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { HTTP } from 'cloudevents';
+import pg from 'pg';
+import request from 'supertest';
+import { handleInitDb, INIT_DB, type InitDbDeps } from '../../functions/init-db/handler.ts';
+import { initialiseDatabase } from '../../shared/db/initialise.ts';
+import { LEDGER_TABLE } from '../../shared/db/migrations.ts';
+import { CHAIN_EVENT } from '../../shared/events/types.ts';
+import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
+import {
+  kubeProjectStore,
+  type LiveProject,
+  type ProjectStore,
+} from '../../shared/reconcile/project-store.ts';
+import { TransientError } from '../../shared/runtime/errors.ts';
+import { isAcknowledgement } from '../../shared/runtime/handler.ts';
+import { createLogger } from '../../shared/telemetry/logger.ts';
+import { freePort } from '../env/ports.ts';
+import {
+  freshDatabase,
+  freshNamespace,
+  kube,
+  kubeConnection,
+  postgresConnection,
+  uniqueSuffix,
+} from '../env/index.ts';
+import { createHarness } from '../fixtures/function-harness.ts';
+import {
+  chainEventFor,
+  createProject,
+  createSecret,
+  installProjectCrd,
+} from '../fixtures/project.ts';
+
+const silent = { logger: createLogger({ name: INIT_DB, level: 'silent' }) };
+
+function stores() {
+  const options = { kubeconfigPath: kubeConnection().kubeconfigPath };
+  return { projects: kubeProjectStore(options), secrets: kubeSecretStore(options) };
+}
+
+/** Counts status writes through a project store. */
+function countingWrites(inner: ProjectStore): { store: ProjectStore; writes: () => number } {
+  let writes = 0;
+  return {
+    store: {
+      get: (key) => inner.get(key),
+      replaceStatus: (object) => {
+        writes++;
+        return inner.replaceStatus(object);
+      },
+    },
+    writes: () => writes,
+  };
+}
+
+function deps(overrides: Partial<InitDbDeps> = {}): InitDbDeps {
+  return { ...stores(), initialise: (target) => initialiseDatabase(target), ...overrides };
+}
+
+interface Setup {
+  namespace: string;
+  project: LiveProject;
+  database: string;
+}
+
+/** A namespace with a project whose database Secret points at a fresh database. */
+async function setup(secret: Record<string, string> = {}): Promise<Setup> {
+  const namespace = await freshNamespace('initdb');
+  const { database } = await freshDatabase('initdb');
+  const pgEnv = postgresConnection();
+  const values = {
+    host: pgEnv.host,
+    port: String(pgEnv.port),
+    database,
+    username: pgEnv.user,
+    password: pgEnv.password,
+    ...secret,
+  };
+  await createSecret(namespace, 'demo-db', values);
+  const project = await createProject(namespace, 'demo');
+  return { namespace, project, database };
+}
+
+async function readProject(project: LiveProject): Promise<LiveProject> {
+  const live = await stores().projects.get({
+    namespace: project.metadata.namespace,
+    name: project.metadata.name,
+  });
+  assert.ok(live);
+  return live;
+}
+
+function condition(project: LiveProject, type: string) {
+  return project.status?.conditions?.find((c) => c.type === type);
+}
+
+describe('init-db', () => {
+  before(async () => {
+    await installProjectCrd();
+  });
+
+  test('applies the migrations, sets DatabaseInitialized and replies database.initialized; a second run writes nothing', async () => {
+    const { project, database } = await setup();
+    const event = chainEventFor(CHAIN_EVENT.dependenciesValidated, project);
+    const reply = await handleInitDb(event, deps(), silent);
+    assert.ok(reply && !isAcknowledgement(reply));
+    assert.equal(reply.type, CHAIN_EVENT.databaseInitialized);
+    assert.equal(reply.subject, `namespaces/${project.metadata.namespace}/supabaseprojects/demo`);
+    assert.equal(reply.projectuid, project.metadata.uid);
+    assert.equal(reply.generation, 1);
+
+    const live = await readProject(project);
+    assert.equal(condition(live, 'DatabaseInitialized')?.status, 'True');
+    assert.equal(condition(live, 'DatabaseInitialized')?.observedGeneration, 1);
+    assert.equal(live.status?.phase, 'DeployingSecrets');
+
+    const client = new pg.Client({ ...postgresConnection(), database });
+    await client.connect();
+    const ledger = await client.query(`SELECT version FROM ${LEDGER_TABLE}`);
+    await client.end();
+    assert.ok((ledger.rowCount ?? 0) >= 4);
+
+    // The same event again: no migration applied, no password changed, no status write.
+    let secondResult: Awaited<ReturnType<typeof initialiseDatabase>> | undefined;
+    const counting = countingWrites(stores().projects);
+    const again = await handleInitDb(
+      event,
+      deps({
+        projects: counting.store,
+        initialise: async (target) => (secondResult = await initialiseDatabase(target)),
+      }),
+      silent,
+    );
+    assert.ok(again && !isAcknowledgement(again));
+    assert.ok(secondResult);
+    assert.deepEqual(secondResult.applied, []);
+    assert.deepEqual(secondResult.passwordsChanged, []);
+    assert.equal(counting.writes(), 0);
+  });
+
+  test('the login roles get the Secret password, and follow it when it changes', async () => {
+    // A dedicated superuser whose password the test can change (roles are server-wide).
+    const owner = `owner_${uniqueSuffix()}`;
+    const admin = new pg.Client({ ...postgresConnection() });
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${owner} LOGIN SUPERUSER PASSWORD 'first-${owner}'`);
+    const { project, namespace } = await setup({ username: owner, password: `first-${owner}` });
+    const event = chainEventFor(CHAIN_EVENT.dependenciesValidated, project);
+    let changed: readonly string[] = [];
+    const tracking = deps({
+      initialise: async (target) => {
+        const result = await initialiseDatabase(target);
+        changed = result.passwordsChanged;
+        return result;
+      },
+    });
+    try {
+      await handleInitDb(event, tracking, silent);
+      await loginAs('authenticator', `first-${owner}`);
+
+      await admin.query(`ALTER ROLE ${owner} PASSWORD 'second-${owner}'`);
+      await kube().core.patchNamespacedSecret(
+        { namespace, name: 'demo-db', body: { stringData: { password: `second-${owner}` } } },
+        (await import('@kubernetes/client-node')).setHeaderOptions(
+          'Content-Type',
+          'application/merge-patch+json',
+        ),
+      );
+      await handleInitDb(event, tracking, silent);
+      assert.deepEqual([...changed].sort(), [
+        'authenticator',
+        'supabase_auth_admin',
+        'supabase_storage_admin',
+      ]);
+      await loginAs('authenticator', `second-${owner}`);
+      await loginAs('supabase_auth_admin', `second-${owner}`);
+      await assert.rejects(
+        loginAs('authenticator', `first-${owner}`),
+        /password authentication failed/,
+      );
+    } finally {
+      await admin.end();
+    }
+  });
+
+  test('a missing database Secret fails the project with a condition that says which Secret', async () => {
+    const namespace = await freshNamespace('initdb');
+    const project = await createProject(namespace, 'demo');
+    const result = await handleInitDb(
+      chainEventFor(CHAIN_EVENT.dependenciesValidated, project),
+      deps(),
+      silent,
+    );
+    assert.ok(isAcknowledgement(result));
+    assert.equal(result.outcome, 'failed_permanent');
+    const live = await readProject(project);
+    assert.equal(live.status?.phase, 'Failed');
+    const c = condition(live, 'DatabaseInitialized');
+    assert.equal(c?.status, 'False');
+    assert.equal(c.reason, 'SecretNotFound');
+    assert.match(
+      c.message,
+      /the database Secret "demo-db" \(spec.database.secretRef.name\) does not exist in namespace/,
+    );
+  });
+
+  test('an unreachable database is retried (TransientError) and the condition says so', async () => {
+    const { project } = await setup({ port: String(await freePort()) });
+    await assert.rejects(
+      handleInitDb(chainEventFor(CHAIN_EVENT.dependenciesValidated, project), deps(), silent),
+      TransientError,
+    );
+    const c = condition(await readProject(project), 'DatabaseInitialized');
+    assert.equal(c?.status, 'False');
+    assert.equal(c.reason, 'DatabaseUnavailable');
+    assert.match(c.message, /retrying$/);
+  });
+
+  test('a user without the rights fails with the statement and the missing right', async () => {
+    const user = `weak_${uniqueSuffix()}`;
+    const admin = new pg.Client({ ...postgresConnection() });
+    await admin.connect();
+    const { database } = await freshDatabase('initdb');
+    await admin.query(`CREATE ROLE ${user} LOGIN PASSWORD 'weak-${user}'`);
+    await admin.query(`ALTER DATABASE ${database} OWNER TO ${user}`);
+    await admin.end();
+    const namespace = await freshNamespace('initdb');
+    const pgEnv = postgresConnection();
+    await createSecret(namespace, 'demo-db', {
+      host: pgEnv.host,
+      port: String(pgEnv.port),
+      database,
+      username: user,
+      password: `weak-${user}`,
+    });
+    const project = await createProject(namespace, 'demo');
+    const result = await handleInitDb(
+      chainEventFor(CHAIN_EVENT.dependenciesValidated, project),
+      deps(),
+      silent,
+    );
+    assert.ok(isAcknowledgement(result));
+    const c = condition(await readProject(project), 'DatabaseInitialized');
+    assert.equal(c?.reason, 'InsufficientPrivilege');
+    assert.match(
+      c.message,
+      new RegExp(
+        `migration \\d{4}_\\w+\\.sql failed.*\\((CREATE|GRANT|ALTER) .+\\).*The database user "${user}" lacks this right`,
+      ),
+    );
+  });
+
+  test('an event for an older generation or another uid is dropped without any write', async () => {
+    const { project } = await setup();
+    const counting = countingWrites(stores().projects);
+    let initialised = 0;
+    const watching = deps({
+      projects: counting.store,
+      initialise: () => {
+        initialised++;
+        return Promise.reject(new Error('must not run'));
+      },
+    });
+    for (const overrides of [{ uid: 'another-uid' }, { uid: 'another-uid', generation: 5 }]) {
+      const result = await handleInitDb(
+        chainEventFor(CHAIN_EVENT.dependenciesValidated, project, overrides),
+        watching,
+        silent,
+      );
+      assert.ok(isAcknowledgement(result));
+      assert.equal(result.outcome, 'dropped_stale');
+    }
+    // Bump the generation: an event for generation 1 is now superseded.
+    await kube().customObjects.patchNamespacedCustomObject(
+      {
+        group: 'supabase.reconciler.dev',
+        version: 'v1alpha1',
+        plural: 'supabaseprojects',
+        namespace: project.metadata.namespace,
+        name: 'demo',
+        body: { spec: { projectId: 'changed' } },
+      },
+      (await import('@kubernetes/client-node')).setHeaderOptions(
+        'Content-Type',
+        'application/merge-patch+json',
+      ),
+    );
+    const superseded = await handleInitDb(
+      chainEventFor(CHAIN_EVENT.dependenciesValidated, project),
+      watching,
+      silent,
+    );
+    assert.ok(isAcknowledgement(superseded) && superseded.outcome === 'dropped_stale');
+    assert.equal(counting.writes(), 0);
+    assert.equal(initialised, 0);
+  });
+
+  test('over HTTP: a binary chain event gets a binary reply; a malformed one gets 400; logs hold no password', async () => {
+    const { project } = await setup();
+    const d = deps();
+    const harness = createHarness((event, context) => handleInitDb(event, d, context), {
+      name: INIT_DB,
+    });
+    try {
+      const message = HTTP.binary(chainEventFor(CHAIN_EVENT.dependenciesValidated, project));
+      const ok = await request(harness.app)
+        .post('/')
+        .set(message.headers as Record<string, string>)
+        .send(message.body as string);
+      assert.equal(ok.status, 200);
+      assert.equal(ok.headers['ce-type'], CHAIN_EVENT.databaseInitialized);
+      assert.match(String(ok.headers['ce-traceparent']), /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+
+      const headers = { ...(message.headers as Record<string, string>) };
+      delete headers['ce-projectuid'];
+      const bad = await request(harness.app)
+        .post('/')
+        .set(headers)
+        .send(message.body as string);
+      assert.equal(bad.status, 400);
+      assert.match(bad.text, /projectuid/);
+
+      const logText = JSON.stringify(harness.logs);
+      assert.ok(!logText.includes(postgresConnection().password), 'no log line holds the password');
+      const live = await readProject(project);
+      assert.ok(!JSON.stringify(live.status).includes(postgresConnection().password));
+    } finally {
+      await harness.telemetry.shutdown();
+    }
+  });
+});
+
+async function loginAs(user: string, password: string): Promise<void> {
+  const pgEnv = postgresConnection();
+  const client = new pg.Client({
+    host: pgEnv.host,
+    port: pgEnv.port,
+    database: pgEnv.database,
+    user,
+    password,
+  });
+  await client.connect();
+  await client.end();
+}
