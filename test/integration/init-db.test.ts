@@ -28,6 +28,7 @@ import {
   kube,
   kubeConnection,
   postgresConnection,
+  startOtlpReceiver,
   uniqueSuffix,
 } from '../env/index.ts';
 import { createHarness } from '../fixtures/function-harness.ts';
@@ -302,11 +303,16 @@ describe('init-db', () => {
     assert.equal(initialised, 0);
   });
 
-  test('over HTTP: a binary chain event gets a binary reply; a malformed one gets 400; logs hold no password', async () => {
+  test('over HTTP: a binary chain event gets a binary reply; a malformed one gets 400; no log line, span or status holds the password', async () => {
     const { project } = await setup();
+    const receiver = await startOtlpReceiver();
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint };
+    // The OTLP exporters read their endpoint from the process environment, as in a pod.
+    Object.assign(process.env, env);
     const d = deps();
     const harness = createHarness((event, context) => handleInitDb(event, d, context), {
       name: INIT_DB,
+      env,
     });
     try {
       const message = HTTP.binary(chainEventFor(CHAIN_EVENT.dependenciesValidated, project));
@@ -327,12 +333,18 @@ describe('init-db', () => {
       assert.equal(bad.status, 400);
       assert.match(bad.text, /projectuid/);
 
-      const logText = JSON.stringify(harness.logs);
-      assert.ok(!logText.includes(postgresConnection().password), 'no log line holds the password');
+      await harness.telemetry.flush();
+      const spans = await receiver.waitForSpans((received) =>
+        received.some((s) => s.name === `process ${CHAIN_EVENT.dependenciesValidated}`),
+      );
+      const password = postgresConnection().password;
+      assert.ok(!JSON.stringify(harness.logs).includes(password), 'no log line holds the password');
+      assert.ok(!JSON.stringify(spans).includes(password), 'no span holds the password');
       const live = await readProject(project);
-      assert.ok(!JSON.stringify(live.status).includes(postgresConnection().password));
+      assert.ok(!JSON.stringify(live.status).includes(password), 'the status holds no password');
     } finally {
       await harness.telemetry.shutdown();
+      await receiver.close();
     }
   });
 });
