@@ -13,6 +13,12 @@ import { setCondition, type StoredCondition } from '../../shared/status/conditio
 import { updateStatus } from '../../shared/status/write.ts';
 import { applyCrd, freshNamespace, kube, kubeConnection } from '../env/index.ts';
 import { widgetCrd, widgetRef } from '../fixtures/widget-crd.ts';
+import { createProject, installProjectCrd } from '../fixtures/project.ts';
+import {
+  kubeProjectStore,
+  type LiveProject,
+  type ProjectStore,
+} from '../../shared/reconcile/project-store.ts';
 
 interface WidgetStatus {
   phase?: string;
@@ -220,5 +226,75 @@ describe('updateStatus on the real API server', () => {
         error instanceof ConflictError && error.message.includes('the object has been modified'),
     );
     assert.equal(rivalWrites, 3);
+  });
+});
+
+describe('updateStatus on SupabaseProject (the real CRD)', () => {
+  before(async () => {
+    await installProjectCrd();
+  });
+
+  test('six phase functions writing their own conditions at once: all present, none lost, no empty write', async () => {
+    const namespace = await freshNamespace('status');
+    const project = await createProject(namespace, 'demo');
+    const key = { namespace, name: 'demo' };
+    const types = [
+      'PostgreSQLConnected',
+      'S3Connected',
+      'DatabaseInitialized',
+      'SecretsReady',
+      'NetworkReady',
+      'KongReady',
+    ] as const;
+    const rounds = 8;
+    const results = await Promise.all(
+      types.map(async (type) => {
+        const projects = kubeProjectStore({ kubeconfigPath: kubeConnection().kubeconfigPath });
+        let lastRead: LiveProject | undefined;
+        let emptyWrites = 0;
+        const store: ProjectStore = {
+          async get(k) {
+            lastRead = await projects.get(k);
+            return lastRead;
+          },
+          replaceStatus(object) {
+            if (isDeepStrictEqual(object.status ?? {}, lastRead?.status ?? {})) emptyWrites++;
+            return projects.replaceStatus(object);
+          },
+        };
+        for (let round = 1; round <= rounds; round++) {
+          const result = await updateStatus(
+            store,
+            key,
+            (status) => ({
+              ...status,
+              conditions: setCondition(
+                status?.conditions,
+                {
+                  type,
+                  status: round % 2 === 0 ? 'True' : 'False',
+                  observedGeneration: 1,
+                  reason: 'Round',
+                  message: `round ${round}`,
+                },
+                new Date(),
+              ),
+            }),
+            { uid: project.metadata.uid },
+          );
+          assert.equal(result.outcome, 'written');
+        }
+        return emptyWrites;
+      }),
+    );
+    assert.deepEqual(results, [0, 0, 0, 0, 0, 0]);
+    const final = await kubeProjectStore({ kubeconfigPath: kubeConnection().kubeconfigPath }).get(
+      key,
+    );
+    for (const type of types) {
+      const c = final?.status?.conditions?.find((x) => x.type === type);
+      assert.equal(c?.message, `round ${rounds}`, `${type} holds its last write`);
+    }
+    assert.equal(final?.metadata.generation, 1);
   });
 });
