@@ -6,16 +6,10 @@
 
 import type { Sensitive } from '../secrets/sensitive.ts';
 
-/** libpq's sslmode values (https://www.postgresql.org/docs/current/libpq-ssl.html). */
-export const SSL_MODES = [
-  'disable',
-  'allow',
-  'prefer',
-  'require',
-  'verify-ca',
-  'verify-full',
-] as const;
-export type SslMode = (typeof SSL_MODES)[number];
+import type { SslMode } from '../api/types.ts';
+
+/** libpq's sslmode values (https://www.postgresql.org/docs/current/libpq-ssl.html), from the API. */
+export type { SslMode };
 
 /** The external database as the reconciler connects to it. */
 export interface DatabaseTarget {

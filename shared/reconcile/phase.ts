@@ -5,7 +5,7 @@
  */
 import type { CloudEvent } from 'cloudevents';
 import type { ConditionType } from '../api/conditions.ts';
-import type { Phase } from '../api/phases.ts';
+import { PHASES, type Phase } from '../api/phases.ts';
 import type { SupabaseProjectStatus } from '../api/types.ts';
 import { chainEvent } from '../events/chain.ts';
 import { decideOnChange, freshness } from '../events/decisions.ts';
@@ -81,15 +81,8 @@ export async function resolvePhaseTarget(
   };
 }
 
-/** The phases of one chain, in order. */
-const CHAIN_ORDER: readonly Phase[] = [
-  'Pending',
-  'ValidatingDependencies',
-  'InitializingDatabase',
-  'DeployingSecrets',
-  'DeployingComponents',
-  'Running',
-];
+/** The phases of one chain, in order (PHASES lists them first, in this order). */
+const CHAIN_ORDER: readonly Phase[] = PHASES.slice(0, PHASES.indexOf('Running') + 1);
 
 /**
  * The phase to store when a phase proposes `proposed` while the status says `current`.
