@@ -1,0 +1,74 @@
+/**
+ * When a part of the test environment cannot be had, the run says exactly what to install or
+ * set, and the tests that need that part fail with that message instead of passing silently.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { requirePart } from '../env/state.ts';
+
+const run = promisify(execFile);
+const script = new URL('../../scripts/envtest-assets.sh', import.meta.url).pathname;
+
+/** A PATH with just the tools the script uses besides Go, whatever this machine has. */
+async function pathWithoutGo(): Promise<string> {
+  const bin = await mkdtemp(join(tmpdir(), 'sbr-no-go-'));
+  await mkdir(bin, { recursive: true });
+  for (const tool of ['awk', 'dirname', 'mkdir', 'mktemp', 'flock', 'rm', 'mv']) {
+    const { stdout } = await run('bash', ['-c', `command -v ${tool}`]);
+    await symlink(stdout.trim(), join(bin, tool));
+  }
+  return bin;
+}
+
+/** Runs the assets script with no Go on PATH and an empty cache. */
+async function withoutGo(part: string, env: Record<string, string> = {}) {
+  const cache = await mkdtemp(join(tmpdir(), 'sbr-empty-cache-'));
+  try {
+    await run((await run('bash', ['-c', 'command -v bash'])).stdout.trim(), [script, part], {
+      env: { PATH: await pathWithoutGo(), HOME: tmpdir(), SBR_ENVTEST_CACHE: cache, ...env },
+    });
+    assert.fail('the script succeeded without Go and without binaries');
+  } catch (error) {
+    return error as { code: number; stderr: string };
+  }
+}
+
+test('without Go and without KUBEBUILDER_ASSETS, the kube part says what to install or set', async () => {
+  const { code, stderr } = await withoutGo('kube');
+  assert.equal(code, 1);
+  assert.match(stderr, /needs kube-apiserver v1\.36\.\d+ and etcd v3\.\d+\.\d+/);
+  assert.match(stderr, /Install Go >= 1\.\d+/);
+  assert.match(stderr, /set KUBEBUILDER_ASSETS to a directory containing both binaries/);
+});
+
+test('without Go, the S3 part says what to install', async () => {
+  const { code, stderr } = await withoutGo('s3');
+  assert.equal(code, 1);
+  assert.match(stderr, /needs versitygw v\d+\.\d+\.\d+/);
+  assert.match(stderr, /Install Go/);
+});
+
+test('a KUBEBUILDER_ASSETS without the binaries is named as the problem', async () => {
+  const empty = await mkdtemp(join(tmpdir(), 'sbr-assets-'));
+  await writeFile(join(empty, 'etcd'), '');
+  const { code, stderr } = await withoutGo('kube', { KUBEBUILDER_ASSETS: empty });
+  assert.equal(code, 1);
+  assert.match(
+    stderr,
+    new RegExp(`KUBEBUILDER_ASSETS=${empty} has no executable 'kube-apiserver'`),
+  );
+});
+
+test('a test that needs a part the setup could not start fails with the reason', () => {
+  assert.throws(
+    () =>
+      requirePart('PostgreSQL', { ok: false, error: 'PostgreSQL did not start: initdb failed' }),
+    /This test needs PostgreSQL, which the test environment could not start: PostgreSQL did not start: initdb failed/,
+  );
+  assert.equal(requirePart('PostgreSQL', { ok: true, value: 42 }), 42);
+});
