@@ -1,0 +1,29 @@
+/** The secrets function's entry point: wiring only. */
+import { apiKeyPolicyOf, secretsSchema } from '../../shared/config/secrets.ts';
+import type { ApiCallObserver } from '../../shared/k8s/custom-objects.ts';
+import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
+import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
+import { runFunction } from '../../shared/runtime/run-function.ts';
+import { cryptoKeyGenerator } from '../../shared/secrets/generate.ts';
+import { createSecretsHandler } from './handler.ts';
+
+await runFunction({
+  schema: secretsSchema,
+  setup: ({ config, telemetry }) => {
+    const observe: ApiCallObserver = (call) => {
+      telemetry.metrics.apiCall(
+        call.verb,
+        call.code === 'error' ? undefined : call.code,
+        call.seconds,
+      );
+    };
+    return createSecretsHandler({
+      projects: kubeProjectStore({ observe }),
+      secrets: kubeSecretStore({ observe }),
+      generator: cryptoKeyGenerator,
+      clock: () => new Date(),
+      policy: apiKeyPolicyOf(config.secrets),
+      functionName: config.functionName,
+    });
+  },
+});
