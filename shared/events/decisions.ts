@@ -2,6 +2,7 @@
  * The decisions every function makes on an event before doing any work (DESIGN.md rules
  * 1-3): is the event about the object that exists now, and does an update start anything.
  */
+import { ROTATE_JWT_SECRET_ANNOTATION } from '../secrets/names.ts';
 import type { ResourceObject } from './schema.ts';
 
 /**
@@ -10,6 +11,34 @@ import type { ResourceObject } from './schema.ts';
  * `status.lastHandledReconcileAt` holds that value.
  */
 export const RECONCILE_REQUEST_ANNOTATION = 'supabase.reconciler.dev/requestedAt';
+
+/**
+ * Requests made by annotation, each with the status field that records the value a chain was
+ * started for. The first phase writes those fields when it starts the chain, so the update
+ * events of the chain's own status writes do not start it again.
+ */
+export const REQUEST_ANNOTATIONS = [
+  { annotation: RECONCILE_REQUEST_ANNOTATION, statusField: 'lastHandledReconcileAt' },
+  { annotation: ROTATE_JWT_SECRET_ANNOTATION, statusField: 'lastHandledJwtRotation' },
+] as const;
+
+/** The status fields that record handled annotation requests. */
+export type HandledRequestField = (typeof REQUEST_ANNOTATIONS)[number]['statusField'];
+
+/**
+ * The status fields a chain started now records: each request annotation's current value.
+ * @param annotations - the project's annotations
+ */
+export function handledRequestFields(
+  annotations: Readonly<Record<string, string>> | undefined,
+): Partial<Record<HandledRequestField, string>> {
+  const fields: Partial<Record<HandledRequestField, string>> = {};
+  for (const { annotation, statusField } of REQUEST_ANNOTATIONS) {
+    const value = annotations?.[annotation];
+    if (value !== undefined) fields[statusField] = value;
+  }
+  return fields;
+}
 
 /** Why an add/update event starts a reconciliation chain, or why it does not. */
 export type ChangeDecision =
@@ -31,9 +60,11 @@ export function decideOnChange(object: ResourceObject): ChangeDecision {
   const observed = object.status?.observedGeneration;
   if (observed === undefined) return { start: true, reason: 'NeverReconciled' };
   if ((object.metadata.generation ?? 0) > observed) return { start: true, reason: 'NewGeneration' };
-  const requested = object.metadata.annotations?.[RECONCILE_REQUEST_ANNOTATION];
-  if (requested !== undefined && requested !== object.status?.lastHandledReconcileAt) {
-    return { start: true, reason: 'ReconcileRequested' };
+  for (const { annotation, statusField } of REQUEST_ANNOTATIONS) {
+    const requested = object.metadata.annotations?.[annotation];
+    if (requested !== undefined && requested !== object.status?.[statusField]) {
+      return { start: true, reason: 'ReconcileRequested' };
+    }
   }
   return { start: false, reason: 'NoNewGeneration' };
 }

@@ -4,7 +4,12 @@ import { CloudEvent, HTTP, type CloudEventV1 } from 'cloudevents';
 import { eventFixture, type HttpFixture } from '../../test/fixtures/events.ts';
 import { MalformedEventError } from '../runtime/errors.ts';
 import { chainEvent } from './chain.ts';
-import { decideOnChange, freshness, RECONCILE_REQUEST_ANNOTATION } from './decisions.ts';
+import {
+  decideOnChange,
+  freshness,
+  handledRequestFields,
+  RECONCILE_REQUEST_ANNOTATION,
+} from './decisions.ts';
 import { parseEvent, type Accepts, type ResourceEvent } from './parse.ts';
 import { API_SERVER_EVENT, CHAIN_EVENT, PING_EVENT } from './types.ts';
 
@@ -224,4 +229,42 @@ describe('freshness', () => {
       assert.equal(freshness(event, object), expected);
     });
   }
+});
+
+describe('requests by annotation', () => {
+  const base = {
+    apiVersion: 'supabase.reconciler.dev/v1alpha1',
+    kind: 'SupabaseProject',
+    metadata: { name: 'demo', namespace: 'team-a', uid: 'u', resourceVersion: '9', generation: 2 },
+    status: { observedGeneration: 2 },
+  };
+
+  test('a JWT rotation request starts one chain; once recorded as handled, it starts nothing', () => {
+    const requested = {
+      ...base,
+      metadata: {
+        ...base.metadata,
+        annotations: { 'supabase.reconciler.dev/rotate-jwt-secret': 'r1' },
+      },
+    };
+    assert.deepEqual(decideOnChange(requested), { start: true, reason: 'ReconcileRequested' });
+    const handled = {
+      ...requested,
+      status: { ...requested.status, ...handledRequestFields(requested.metadata.annotations) },
+    };
+    assert.deepEqual(handled.status, { observedGeneration: 2, lastHandledJwtRotation: 'r1' });
+    assert.deepEqual(decideOnChange(handled), { start: false, reason: 'NoNewGeneration' });
+  });
+
+  test('handledRequestFields records every request annotation present, and nothing else', () => {
+    assert.deepEqual(
+      handledRequestFields({
+        [RECONCILE_REQUEST_ANNOTATION]: 't1',
+        'supabase.reconciler.dev/rotate-jwt-secret': 'r2',
+        other: 'x',
+      }),
+      { lastHandledReconcileAt: 't1', lastHandledJwtRotation: 'r2' },
+    );
+    assert.deepEqual(handledRequestFields(undefined), {});
+  });
 });

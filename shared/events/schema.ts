@@ -29,6 +29,7 @@ export const ResourceObjectSchema = Type.Object({
     Type.Object({
       observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
       lastHandledReconcileAt: Type.Optional(Type.String()),
+      lastHandledJwtRotation: Type.Optional(Type.String()),
     }),
   ),
 });

@@ -101,10 +101,10 @@ export function generatedSecretLabels(projectName: string): Readonly<Record<stri
  * `jwt-secret` and the keys signed with it once. The value is a request token (a timestamp,
  * a ticket number) and is shown in status; never put a secret in it.
  *
- * An annotation change does not move `metadata.generation`, so by itself it starts no chain
- * (DESIGN.md rule 3). Set `supabase.reconciler.dev/requestedAt` in the same change:
- * `kubectl annotate sbp demo supabase.reconciler.dev/rotate-jwt-secret=$(date -Is)
- * supabase.reconciler.dev/requestedAt=$(date -Is) --overwrite`.
+ * A new value starts one chain even though an annotation does not move
+ * `metadata.generation`: the first phase records it in `status.lastHandledJwtRotation`
+ * (shared/events/decisions.ts, REQUEST_ANNOTATIONS), e.g.
+ * `kubectl annotate sbp demo supabase.reconciler.dev/rotate-jwt-secret=$(date -Is) --overwrite`.
  */
 export const ROTATE_JWT_SECRET_ANNOTATION = 'supabase.reconciler.dev/rotate-jwt-secret';
 

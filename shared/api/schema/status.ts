@@ -127,6 +127,13 @@ export const SupabaseProjectStatusSchema = Type.Object(
         maxLength: 256,
       }),
     ),
+    lastHandledJwtRotation: Type.Optional(
+      Type.String({
+        description:
+          'The value of the supabase.reconciler.dev/rotate-jwt-secret annotation the last reconciliation was started for (the JWT secret is rotated once per value).',
+        maxLength: 256,
+      }),
+    ),
     componentsReady: Type.Optional(
       Type.String({
         description: 'Ready components / enabled components, for example 6/7.',
