@@ -10,7 +10,7 @@
 # kube: when KUBEBUILDER_ASSETS is set (Kubebuilder's envtest convention), that directory is
 # used as is. Otherwise, and always for s3, the binaries are built from their published Go
 # modules (kube-apiserver and etcd pinned in test/env/assets/go.mod, versitygw below) into a
-# cache outside the repository, so only the first run pays the build (about 5 minutes on 2
+# cache outside the repository, so only the first run pays the build (6.5 minutes from empty Go caches on 2
 # cores). SBR_ENVTEST_CACHE overrides the cache directory.
 #
 # Progress goes to stderr; the only line on stdout is the directory.
