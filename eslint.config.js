@@ -22,6 +22,10 @@ const onlyDbModuleImportsPg = {
   name: 'pg',
   message: 'Only shared/db/ imports pg; use its query and transaction helpers.',
 };
+const onlyS3ModuleImportsSdk = {
+  name: '@aws-sdk/client-s3',
+  message: 'Only shared/s3/ imports @aws-sdk/client-s3; use its probe.',
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tools/', '.tmp/', 'eslint.config.js'] },
@@ -52,7 +56,43 @@ export default tseslint.config(
   },
   {
     files: ['shared/**/*.ts'],
-    ignores: ['shared/k8s/**', 'shared/db/**'],
+    ignores: ['shared/k8s/**', 'shared/db/**', 'shared/s3/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [sharedMayNotImportFunctions],
+          paths: [onlyK8sModuleImportsClient, onlyDbModuleImportsPg, onlyS3ModuleImportsSdk],
+        },
+      ],
+    },
+  },
+  {
+    files: ['shared/k8s/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [sharedMayNotImportFunctions],
+          paths: [onlyDbModuleImportsPg, onlyS3ModuleImportsSdk],
+        },
+      ],
+    },
+  },
+  {
+    files: ['shared/db/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [sharedMayNotImportFunctions],
+          paths: [onlyK8sModuleImportsClient, onlyS3ModuleImportsSdk],
+        },
+      ],
+    },
+  },
+  {
+    files: ['shared/s3/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -64,31 +104,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['shared/k8s/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [sharedMayNotImportFunctions], paths: [onlyDbModuleImportsPg] },
-      ],
-    },
-  },
-  {
-    files: ['shared/db/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [sharedMayNotImportFunctions], paths: [onlyK8sModuleImportsClient] },
-      ],
-    },
-  },
-  {
     files: ['functions/*/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [functionMayNotImportSibling],
-          paths: [onlyK8sModuleImportsClient, onlyDbModuleImportsPg],
+          paths: [onlyK8sModuleImportsClient, onlyDbModuleImportsPg, onlyS3ModuleImportsSdk],
         },
       ],
     },

@@ -2,6 +2,7 @@
  * Reads and status writes of one kind of custom resource, behind a narrow interface so that
  * handlers depend on what they use, and tests of pure logic can pass a plain object.
  */
+import type * as ClientNode from '@kubernetes/client-node';
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { loadClient, type KubeClientOptions } from './client.ts';
 import { apiStatusCode, translateApiError } from './errors.ts';
@@ -33,6 +34,30 @@ export interface CustomObjectStore<T extends KubeObject> {
   replaceStatus(object: T): Promise<T | undefined>;
 }
 
+/** Metadata fields a JSON merge patch may set; `null` removes an annotation. */
+export interface MetadataPatch {
+  readonly finalizers?: readonly string[];
+  readonly annotations?: Readonly<Record<string, string | null>>;
+}
+
+/** Writes metadata (finalizers, annotations) of one kind of object. */
+export interface MetadataWriter<T extends KubeObject> {
+  /**
+   * Merges `patch` into the object's metadata with a JSON merge patch (RFC 7386) carrying
+   * `resourceVersion` as the optimistic-concurrency precondition. A list such as
+   * `finalizers` is replaced whole, hence the precondition: a concurrent change is a 409,
+   * not a lost finalizer. Metadata changes do not bump `metadata.generation`.
+   * @param resourceVersion - the version the patch was computed from
+   * @returns the object as stored, or undefined when it does not exist
+   * @throws ConflictError when the object changed since `resourceVersion` (409)
+   */
+  patchMetadata(
+    key: ObjectKey,
+    resourceVersion: string,
+    patch: MetadataPatch,
+  ): Promise<T | undefined>;
+}
+
 /** Options of a CustomObjectStore backed by the API server. */
 export interface KubeStoreOptions extends KubeClientOptions {
   readonly observe?: ApiCallObserver | undefined;
@@ -48,25 +73,26 @@ export function kubeCustomObjectStore<T extends KubeObject>(
   resource: ResourceRef,
   kind: string,
   options: KubeStoreOptions = {},
-): CustomObjectStore<T> {
-  let api: Promise<CustomObjectsApi> | undefined;
-  const client = (): Promise<CustomObjectsApi> => {
-    api ??= loadClient(options).then(({ k8s, kubeConfig }) =>
-      kubeConfig.makeApiClient(k8s.CustomObjectsApi),
-    );
+): CustomObjectStore<T> & MetadataWriter<T> {
+  let api: Promise<{ objects: CustomObjectsApi; k8s: typeof ClientNode }> | undefined;
+  const client = () => {
+    api ??= loadClient(options).then(({ k8s, kubeConfig }) => ({
+      objects: kubeConfig.makeApiClient(k8s.CustomObjectsApi),
+      k8s,
+    }));
     return api;
   };
 
   async function call<R>(
-    verb: 'get' | 'update',
+    verb: 'get' | 'update' | 'patch',
     key: ObjectKey,
-    request: (objects: CustomObjectsApi) => Promise<R>,
+    request: (objects: CustomObjectsApi, k8s: typeof ClientNode) => Promise<R>,
   ): Promise<R | undefined> {
-    const objects = await client();
+    const { objects, k8s } = await client();
     const started = performance.now();
     let code: number | 'error' = 200;
     try {
-      return await request(objects);
+      return await request(objects, k8s);
     } catch (error) {
       code = apiStatusCode(error) ?? 'error';
       if (code === 404) return undefined;
@@ -101,5 +127,15 @@ export function kubeCustomObjectStore<T extends KubeObject>(
           })) as T,
       );
     },
+    patchMetadata: (key, resourceVersion, patch) =>
+      call(
+        'patch',
+        key,
+        async (objects, k8s) =>
+          (await objects.patchNamespacedCustomObject(
+            { ...resource, ...key, body: { metadata: { ...patch, resourceVersion } } },
+            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+          )) as T,
+      ),
   };
 }

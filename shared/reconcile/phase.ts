@@ -150,12 +150,15 @@ export async function writePhaseStatus(
  * why, Progressing stops, the phase is Failed. The event is then acknowledged without a reply:
  * no retry, and no rollback. A spec change or a reconcile request starts again.
  * @param condition - the condition of the failing phase, e.g. PostgreSQLConnected
+ * @param also - other conditions and fields of the phase to record in the same write (the
+ *   failure's own conditions win over these)
  */
 export async function failPermanently(
   store: ProjectStore,
   target: PhaseTarget,
   condition: ConditionType,
   error: PermanentError,
+  also: Pick<StatusChange, 'conditions' | 'fields'> = {},
 ): Promise<Acknowledgement> {
   const failed = (type: ConditionType, reason: string): ConditionUpdate => ({
     type,
@@ -167,7 +170,9 @@ export async function failPermanently(
   await writePhaseStatus(store, target, {
     phase: 'Failed',
     message: error.message,
+    ...(also.fields ? { fields: also.fields } : {}),
     conditions: [
+      ...(also.conditions ?? []),
       failed(condition, error.reason),
       failed('Ready', error.reason),
       failed('Progressing', 'Failed'),

@@ -7,6 +7,7 @@ import {
   kubeCustomObjectStore,
   type CustomObjectStore,
   type KubeStoreOptions,
+  type MetadataWriter,
 } from '../k8s/custom-objects.ts';
 import type { KubeObject, ObjectMeta } from '../k8s/objects.ts';
 
@@ -17,6 +18,9 @@ export type LiveProject = SupabaseProject &
 /** Reads projects and writes their status. */
 export type ProjectStore = CustomObjectStore<LiveProject>;
 
+/** Writes projects' metadata (the finalizer). */
+export type ProjectMetadataWriter = MetadataWriter<LiveProject>;
+
 /** The API server's address of SupabaseProjects. */
 export const PROJECT_RESOURCE = { group: API_GROUP, version: API_VERSION, plural: PLURAL } as const;
 
@@ -24,6 +28,8 @@ export const PROJECT_RESOURCE = { group: API_GROUP, version: API_VERSION, plural
  * A ProjectStore backed by the API server (client loaded on first use).
  * @param options - cluster access and an optional metrics observer
  */
-export function kubeProjectStore(options: KubeStoreOptions = {}): ProjectStore {
+export function kubeProjectStore(
+  options: KubeStoreOptions = {},
+): ProjectStore & ProjectMetadataWriter {
   return kubeCustomObjectStore<LiveProject>(PROJECT_RESOURCE, KIND, options);
 }

@@ -38,6 +38,31 @@ const cases = [
   },
   {
     from: 'shared/runtime/not-yet-implemented.ts',
+    source: "import '@aws-sdk/client-s3';",
+    error: /Only shared\/s3\/ imports @aws-sdk\/client-s3/,
+  },
+  {
+    from: 'shared/k8s/client.ts',
+    source: "import '@aws-sdk/client-s3';",
+    error: /Only shared\/s3\/ imports @aws-sdk\/client-s3/,
+  },
+  {
+    from: 'shared/db/target.ts',
+    source: "import '@aws-sdk/client-s3';",
+    error: /Only shared\/s3\/ imports @aws-sdk\/client-s3/,
+  },
+  {
+    from: 'shared/s3/probe.ts',
+    source: "import '@aws-sdk/client-s3';",
+    error: null,
+  },
+  {
+    from: 'shared/s3/probe.ts',
+    source: "import 'pg';",
+    error: /Only shared\/db\/ imports pg/,
+  },
+  {
+    from: 'shared/runtime/not-yet-implemented.ts',
     source: "import '../other/module.ts';",
     error: null,
   },
@@ -56,6 +81,10 @@ const functionCases = [
   { source: "import '../../shared/runtime/not-yet-implemented.ts';", error: null },
   { source: "import './events.ts';", error: null },
   { source: "import 'pg';", error: /Only shared\/db\/ imports pg/ },
+  {
+    source: "import '@aws-sdk/client-s3';",
+    error: /Only shared\/s3\/ imports @aws-sdk\/client-s3/,
+  },
 ] as const;
 
 for (const { from, source, error } of cases) {

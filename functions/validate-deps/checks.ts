@@ -1,0 +1,90 @@
+/**
+ * The three dependency checks, each run to a result rather than an exception, so that one
+ * failing dependency does not hide the state of the other: both conditions are recorded.
+ */
+import {
+  REQUIRED_DASHBOARD_BASIC_AUTH_SECRET_KEYS,
+  REQUIRED_STORAGE_SECRET_KEYS,
+  isComponentEnabled,
+} from '../../shared/api/index.ts';
+import { describeTarget } from '../../shared/db/target.ts';
+import type { LiveProject } from '../../shared/reconcile/index.ts';
+import {
+  readDatabaseTarget,
+  readReferencedSecret,
+} from '../../shared/reconcile/referenced-secret.ts';
+import { ReconcilerError } from '../../shared/runtime/errors.ts';
+import { describeBucket } from '../../shared/s3/target.ts';
+import type { ValidateDepsDeps } from './deps.ts';
+import { bucketTarget } from './targets.ts';
+
+/** How one check ended. */
+export type CheckResult =
+  | {
+      readonly ok: true;
+      /** What was reached, for the condition message (no secret values). */
+      readonly reached: string;
+      readonly latencyMs?: number;
+    }
+  | { readonly ok: false; readonly error: ReconcilerError };
+
+/** Runs a check; a ReconcilerError becomes a failed result, anything else (a bug) is thrown. */
+async function settle(check: () => Promise<CheckResult>): Promise<CheckResult> {
+  try {
+    return await check();
+  } catch (error) {
+    if (error instanceof ReconcilerError) return { ok: false, error };
+    throw error;
+  }
+}
+
+/** The database Secret, then a real connection with `select 1`. */
+export function checkPostgres(deps: ValidateDepsDeps, project: LiveProject): Promise<CheckResult> {
+  return settle(async () => {
+    const target = await readDatabaseTarget(deps.secrets, project);
+    const { latencyMs } = await deps.probeDatabase(target, { timeoutMs: deps.timeouts.postgresMs });
+    return { ok: true, reached: describeTarget(target), latencyMs };
+  });
+}
+
+/** The storage Secret, then a real HeadBucket. */
+export function checkS3(deps: ValidateDepsDeps, project: LiveProject): Promise<CheckResult> {
+  return settle(async () => {
+    const { secretRef } = project.spec.storage;
+    const values = await readReferencedSecret(
+      deps.secrets,
+      project,
+      secretRef,
+      REQUIRED_STORAGE_SECRET_KEYS,
+      'storage Secret',
+      'spec.storage.secretRef',
+    );
+    const target = bucketTarget(values, project.spec.storage, secretRef.name);
+    const { latencyMs } = await deps.probeBucket(target, { timeoutMs: deps.timeouts.s3Ms });
+    return { ok: true, reached: describeBucket(target), latencyMs };
+  });
+}
+
+/**
+ * The dashboard basic-auth Secret, when Studio runs and the spec references one (Kong reads
+ * it for the Studio route; with Studio disabled nothing would use it).
+ * @returns undefined when there is nothing to check
+ */
+export function checkDashboardAuth(
+  deps: ValidateDepsDeps,
+  project: LiveProject,
+): Promise<CheckResult> | undefined {
+  const ref = project.spec.studio?.dashboardBasicAuthSecretRef;
+  if (!ref || !isComponentEnabled(project.spec, 'studio')) return undefined;
+  return settle(async () => {
+    await readReferencedSecret(
+      deps.secrets,
+      project,
+      ref,
+      REQUIRED_DASHBOARD_BASIC_AUTH_SECRET_KEYS,
+      'dashboard basic-auth Secret',
+      'spec.studio.dashboardBasicAuthSecretRef',
+    );
+    return { ok: true, reached: `the dashboard basic-auth Secret "${ref.name}"` };
+  });
+}

@@ -1,0 +1,28 @@
+/** validate-deps' entry point: wiring only (config, clients, probes, HTTP). */
+import { validateDepsSchema } from '../../shared/config/validate-deps.ts';
+import { probeDatabase } from '../../shared/db/connect.ts';
+import { observeApiCalls } from '../../shared/k8s/observe.ts';
+import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
+import { kubeProjectStore } from '../../shared/reconcile/index.ts';
+import { runFunction } from '../../shared/runtime/run-function.ts';
+import { probeBucket } from '../../shared/s3/probe.ts';
+import { createValidateDepsHandler } from './handler.ts';
+
+await runFunction({
+  schema: validateDepsSchema,
+  setup: ({ config, telemetry }) => {
+    // Kubernetes clients load on the first event (KubeConfig.loadFromDefault: in-cluster
+    // service account, or KUBECONFIG locally).
+    const observe = observeApiCalls(telemetry.metrics);
+    return createValidateDepsHandler({
+      name: config.functionName,
+      projects: kubeProjectStore({ observe }),
+      secrets: kubeSecretStore({ observe }),
+      probeDatabase: (target, options) =>
+        probeDatabase(target, { ...options, applicationName: config.functionName }),
+      probeBucket,
+      now: () => new Date(),
+      timeouts: { postgresMs: config.probes.postgresTimeoutMs, s3Ms: config.probes.s3TimeoutMs },
+    });
+  },
+});

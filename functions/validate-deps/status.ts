@@ -1,0 +1,175 @@
+/**
+ * The status validate-deps writes: the start of a chain, and the result of the checks.
+ *
+ * Churn (DESIGN.md rule 5): `latencyMs` and `lastConnectedTime` are written once per chain,
+ * by the first run of the chain that connects, and again only when `connected` flips. A
+ * redelivered or duplicated event of the same chain that still connects therefore writes
+ * nothing, and events that start nothing never reach this file (they cost no API call).
+ */
+import type { DependencyStatus, Phase, SupabaseProjectStatus } from '../../shared/api/index.ts';
+import {
+  handledRequestFields,
+  REQUEST_ANNOTATIONS,
+  type ReceivedEvent,
+} from '../../shared/events/index.ts';
+import type { PhaseTarget, StatusChange } from '../../shared/reconcile/index.ts';
+import { PermanentError, RateLimitedError } from '../../shared/runtime/errors.ts';
+import {
+  findCondition,
+  isConditionTrue,
+  toKubeTime,
+  type ConditionUpdate,
+} from '../../shared/status/conditions.ts';
+import { REASON } from '../../shared/status/reasons.ts';
+import type { CheckResult } from './checks.ts';
+import { SECRET_REASONS, VALIDATE_DEPS_REASON } from './reasons.ts';
+
+/** The conditions this function owns, one per dependency. */
+export type DependencyCondition = 'PostgreSQLConnected' | 'S3Connected';
+
+/**
+ * Whether this run starts a chain (and so records the start), or repeats one already
+ * started for this generation: a redelivery, a duplicate, or a reconcile request while the
+ * chain still runs.
+ * @param event - the event being handled
+ * @param target - the project as just read
+ */
+export function startsChain(event: ReceivedEvent, target: PhaseTarget): boolean {
+  const { status, metadata } = target.project;
+  if (status?.observedGeneration !== target.generation) return true;
+  for (const { annotation, statusField } of REQUEST_ANNOTATIONS) {
+    const requested = metadata.annotations?.[annotation];
+    if (requested !== undefined && requested !== status[statusField]) return true;
+  }
+  // A reconcile request (resync, dead letters) restarts a chain that is no longer running.
+  return (
+    event.kind === 'chain' && !isConditionTrue(status.conditions, 'Progressing', target.generation)
+  );
+}
+
+/**
+ * The start of a chain: observed generation, phase, Progressing, trace id, handled requests
+ * (`lastHandledReconcileAt`, `lastHandledJwtRotation`).
+ * Ready, unless True (pods still serve while an update rolls), says a reconciliation runs,
+ * which replaces the message of an earlier failure.
+ * @param traceId - the trace of this reconciliation, when valid
+ */
+export function chainStart(target: PhaseTarget, traceId: string | undefined): StatusChange {
+  const { status, metadata } = target.project;
+  const wasRunning = status?.phase === 'Running' || status?.phase === 'Updating';
+  const reconciling = (
+    type: 'Progressing' | 'Ready',
+    value: 'True' | 'False',
+  ): ConditionUpdate => ({
+    type,
+    status: value,
+    observedGeneration: target.generation,
+    reason: REASON.Reconciling,
+    message: `reconciling generation ${target.generation}: validating PostgreSQL and S3`,
+  });
+  const readyTrue = isConditionTrue(status?.conditions, 'Ready');
+  return {
+    phase: wasRunning ? 'Updating' : 'ValidatingDependencies',
+    message: 'validating PostgreSQL and S3',
+    conditions: [
+      reconciling('Progressing', 'True'),
+      ...(readyTrue ? [] : [reconciling('Ready', 'False')]),
+    ],
+    fields: {
+      observedGeneration: target.generation,
+      ...(traceId ? { lastTraceId: traceId } : {}),
+      // Every request annotation's value, so the chain's own writes do not start it again.
+      ...handledRequestFields(metadata.annotations),
+    },
+  };
+}
+
+/** The condition a check result gives. */
+export function dependencyCondition(
+  type: DependencyCondition,
+  result: CheckResult,
+  generation: number,
+): ConditionUpdate {
+  const base = { type, observedGeneration: generation };
+  if (result.ok)
+    return {
+      ...base,
+      status: 'True',
+      reason: VALIDATE_DEPS_REASON.Connected,
+      message: `connected to ${result.reached}`,
+    };
+  const { error } = result;
+  const reason =
+    error instanceof PermanentError
+      ? error.reason
+      : error instanceof RateLimitedError
+        ? VALIDATE_DEPS_REASON.RateLimited
+        : VALIDATE_DEPS_REASON.Unreachable;
+  return { ...base, status: 'False', reason, message: error.message };
+}
+
+/**
+ * `status.dependencies.<name>` after a check.
+ * @param previous - the record before this run
+ * @param fresh - whether this run starts a chain (latency is then recorded anew)
+ */
+export function dependencyRecord(
+  previous: DependencyStatus | undefined,
+  result: CheckResult,
+  now: Date,
+  fresh: boolean,
+): DependencyStatus {
+  if (!result.ok) {
+    return {
+      connected: false,
+      error: result.error.message,
+      ...(previous?.lastConnectedTime ? { lastConnectedTime: previous.lastConnectedTime } : {}),
+    };
+  }
+  const keep = !fresh && previous?.connected === true;
+  const latencyMs = keep ? previous.latencyMs : result.latencyMs;
+  return {
+    connected: true,
+    ...(latencyMs === undefined ? {} : { latencyMs }),
+    lastConnectedTime: keep ? (previous.lastConnectedTime ?? toKubeTime(now)) : toKubeTime(now),
+  };
+}
+
+/**
+ * Whether validate-deps may move the phase on: it is still at this function's step, or
+ * failed because of what this function checks. A repeated event never pulls back a phase
+ * that a later function has already moved on.
+ */
+export function ownsPhase(status: SupabaseProjectStatus | undefined): boolean {
+  const phase: Phase | undefined = status?.phase;
+  if (phase === undefined || phase === 'Pending') return true;
+  if (phase === 'ValidatingDependencies' || phase === 'Updating') return true;
+  if (phase !== 'Failed') return false;
+  const ours = ['PostgreSQLConnected', 'S3Connected'].some(
+    (type) => findCondition(status?.conditions, type)?.status === 'False',
+  );
+  const studio = findCondition(status?.conditions, 'StudioReady');
+  return ours || (studio?.status === 'False' && SECRET_REASONS.has(studio.reason));
+}
+
+/**
+ * StudioReady back to Pending when an earlier chain of this function failed it over the
+ * dashboard Secret, which is fine now (deploy-components and health-aggregate own it after).
+ * @returns the update, or nothing when StudioReady is not this function's failure
+ */
+export function clearedStudioFailure(
+  status: SupabaseProjectStatus | undefined,
+  generation: number,
+): ConditionUpdate[] {
+  const studio = findCondition(status?.conditions, 'StudioReady');
+  if (studio?.status !== 'False' || !SECRET_REASONS.has(studio.reason)) return [];
+  return [
+    {
+      type: 'StudioReady',
+      status: 'Unknown',
+      observedGeneration: generation,
+      reason: REASON.Pending,
+      message: 'the dashboard basic-auth Secret is usable now; Studio is not deployed yet',
+    },
+  ];
+}
