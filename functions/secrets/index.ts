@@ -1,6 +1,6 @@
 /** The secrets function's entry point: wiring only. */
 import { apiKeyPolicyOf, secretsSchema } from '../../shared/config/secrets.ts';
-import type { ApiCallObserver } from '../../shared/k8s/custom-objects.ts';
+import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { runFunction } from '../../shared/runtime/run-function.ts';
@@ -10,13 +10,7 @@ import { createSecretsHandler } from './handler.ts';
 await runFunction({
   schema: secretsSchema,
   setup: ({ config, telemetry }) => {
-    const observe: ApiCallObserver = (call) => {
-      telemetry.metrics.apiCall(
-        call.verb,
-        call.code === 'error' ? undefined : call.code,
-        call.seconds,
-      );
-    };
+    const observe = observeApiCalls(telemetry.metrics);
     return createSecretsHandler({
       projects: kubeProjectStore({ observe }),
       secrets: kubeSecretStore({ observe }),
