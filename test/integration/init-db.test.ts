@@ -146,6 +146,39 @@ describe('init-db', () => {
     assert.equal(counting.writes(), 0);
   });
 
+  test('two concurrent runs on one database both succeed and apply each migration once', async () => {
+    const { project, database } = await setup();
+    const event = chainEventFor(CHAIN_EVENT.dependenciesValidated, project);
+    const applied: string[][] = [];
+    const recording = deps({
+      initialise: async (target) => {
+        const result = await initialiseDatabase(target);
+        applied.push([...result.applied]);
+        return result;
+      },
+    });
+    const replies = await Promise.all([
+      handleInitDb(event, recording, silent),
+      handleInitDb(event, recording, silent),
+    ]);
+    for (const reply of replies) {
+      assert.ok(reply && !isAcknowledgement(reply));
+      assert.equal(reply.type, CHAIN_EVENT.databaseInitialized);
+    }
+    const all = applied.flat().sort();
+    assert.deepEqual(all, [...new Set(all)], 'no migration applied twice');
+    const client = new pg.Client({ ...postgresConnection(), database });
+    await client.connect();
+    const ledger = await client.query<{ name: string }>(
+      `SELECT name FROM ${LEDGER_TABLE} ORDER BY name`,
+    );
+    await client.end();
+    assert.deepEqual(
+      ledger.rows.map((r) => r.name),
+      all,
+    );
+  });
+
   test('the login roles get the Secret password, and follow it when it changes', async () => {
     // A dedicated superuser whose password the test can change (roles are server-wide).
     const owner = `owner_${uniqueSuffix()}`;
