@@ -4,6 +4,7 @@
  * https://www.postgresql.org/docs/current/errcodes-appendix.html
  */
 import { PermanentError, ReconcilerError, TransientError } from '../runtime/errors.ts';
+import { UNREACHABLE_CODES } from '../runtime/network-errors.ts';
 import { describeTarget, type DatabaseTarget } from './target.ts';
 
 /** The fields of a pg DatabaseError (and of Node socket errors) this module reads. */
@@ -12,16 +13,6 @@ interface PgErrorLike {
   readonly message: string;
   readonly where?: string;
 }
-
-const TRANSIENT_SOCKET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
 
 /**
  * Maps a connection or query error to a ReconcilerError.
@@ -67,7 +58,7 @@ export function translateDbError(
       code === '40P01':
       // Connection exceptions, too many connections, starting up, serialization, deadlock.
       return new TransientError(`${where}: ${message} (SQLSTATE ${code})`, { cause: error });
-    case TRANSIENT_SOCKET_CODES.has(code):
+    case UNREACHABLE_CODES.has(code):
       return new TransientError(`${where}: ${message}`, { cause: error });
     case code === 'ENOTFOUND':
       // A Service that does not exist yet looks the same as a typo; retrying covers both.

@@ -4,7 +4,7 @@
  */
 import { connectDatabase, type ConnectOptions } from './connect.ts';
 import { translateDbError } from './errors.ts';
-import { loadMigrations, migrate, type Migration } from './migrations.ts';
+import { loadMigrations, migrate, withMigrationLock, type Migration } from './migrations.ts';
 import { syncRolePasswords } from './role-passwords.ts';
 import type { DatabaseTarget } from './target.ts';
 
@@ -38,14 +38,17 @@ export async function initialiseDatabase(
   const migrations = options.migrations ?? (await loadMigrations());
   const client = await connectDatabase(target, options);
   try {
-    const run = await migrate(client, target, migrations, { lockTimeoutMs: options.lockTimeoutMs });
-    let passwordsChanged: string[];
-    try {
-      passwordsChanged = await syncRolePasswords(client, target.password);
-    } catch (error) {
-      throw translateDbError(error, target, "set the login roles' passwords");
-    }
-    return { applied: run.applied, total: run.total, passwordsChanged };
+    // One lock around both steps: concurrent runs on one database take turns.
+    return await withMigrationLock(client, target, options.lockTimeoutMs, async () => {
+      const run = await migrate(client, target, migrations);
+      let passwordsChanged: string[];
+      try {
+        passwordsChanged = await syncRolePasswords(client, target.password);
+      } catch (error) {
+        throw translateDbError(error, target, "set the login roles' passwords");
+      }
+      return { applied: run.applied, total: run.total, passwordsChanged };
+    });
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -89,8 +89,7 @@ export async function migrate(
   migrations: readonly Migration[],
   options: MigrateOptions = {},
 ): Promise<MigrationRun> {
-  await acquireLock(client, target, options.lockTimeoutMs ?? 30_000);
-  try {
+  return withMigrationLock(client, target, options.lockTimeoutMs, async () => {
     await run(target, `create the ledger ${LEDGER_TABLE}`, async () => {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${LEDGER_SCHEMA}`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${LEDGER_TABLE} (
@@ -121,6 +120,24 @@ export async function migrate(
       applied.push(migration.name);
     }
     return { applied, total: ledger.size + applied.length };
+  });
+}
+
+/**
+ * Runs `work` holding the database's migration lock. The lock is a session-level advisory
+ * lock and re-entrant within the session, so a caller may hold it around migrate() and what
+ * follows (two concurrent `CREATE TABLE IF NOT EXISTS` can still collide in PostgreSQL).
+ * @param timeoutMs - how long to wait for another run (default 30 s; then TransientError)
+ */
+export async function withMigrationLock<T>(
+  client: DatabaseClient,
+  target: DatabaseTarget,
+  timeoutMs: number | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  await acquireLock(client, target, timeoutMs ?? 30_000);
+  try {
+    return await work();
   } finally {
     await client
       .query('SELECT pg_advisory_unlock(hashtext($1))', [LOCK_KEY])

@@ -13,6 +13,7 @@ import {
   ReconcilerError,
   TransientError,
 } from '../runtime/errors.ts';
+import { UNREACHABLE_CODES } from '../runtime/network-errors.ts';
 import { describeBucket, type BucketTarget } from './target.ts';
 
 /** The fields of an SDK service or network error this module reads. */
@@ -29,16 +30,8 @@ interface S3ErrorLike {
   readonly $response?: { readonly headers?: Readonly<Record<string, string | undefined>> };
 }
 
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'EPIPE',
-  'ENOTFOUND',
-]);
+// A name that does not resolve may be a Service not created yet: retried, as shared/db does.
+const UNREACHABLE = new Set([...UNREACHABLE_CODES, 'ENOTFOUND']);
 
 const UNKNOWN_KEY_CODES = new Set(['InvalidAccessKeyId', 'XAdminUserNotFound']);
 const DENIED_CODES = new Set([
@@ -143,7 +136,7 @@ function networkError(
       `${where}: the endpoint's TLS certificate could not be verified (${code}); give the server a certificate from a public CA`,
       cause,
     );
-  if (UNREACHABLE_CODES.has(code))
+  if (UNREACHABLE.has(code))
     return new TransientError(`${where}: the endpoint could not be reached (${code})`, cause);
   return new TransientError(`${where}: the request failed (${e.name ?? 'Error'})`, cause);
 }

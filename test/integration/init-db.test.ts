@@ -85,7 +85,7 @@ async function setup(secret: Record<string, string> = {}): Promise<Setup> {
     ...secret,
   };
   await createSecret(namespace, 'demo-db', values);
-  const project = await createProject(namespace, 'demo');
+  const project = await createProject(namespace);
   return { namespace, project, database };
 }
 
@@ -226,7 +226,7 @@ describe('init-db', () => {
 
   test('a missing database Secret fails the project with a condition that says which Secret', async () => {
     const namespace = await freshNamespace('initdb');
-    const project = await createProject(namespace, 'demo');
+    const project = await createProject(namespace);
     const result = await handleInitDb(
       chainEventFor(CHAIN_EVENT.dependenciesValidated, project),
       deps(),
@@ -274,7 +274,7 @@ describe('init-db', () => {
       username: user,
       password: `weak-${user}`,
     });
-    const project = await createProject(namespace, 'demo');
+    const project = await createProject(namespace);
     const result = await handleInitDb(
       chainEventFor(CHAIN_EVENT.dependenciesValidated, project),
       deps(),

@@ -12,13 +12,11 @@ import request from 'supertest';
 import { handleInitDb, INIT_DB } from '../../functions/init-db/handler.ts';
 import { createSecretsHandler, SECRETS_FUNCTION } from '../../functions/secrets/handler.ts';
 import { createValidateDepsHandler } from '../../functions/validate-deps/handler.ts';
-import { API_GROUP_VERSION, PLURAL } from '../../shared/api/group-version.ts';
 import { initialiseDatabase } from '../../shared/db/initialise.ts';
 import { probeDatabase } from '../../shared/db/connect.ts';
-import { apiServerSubject } from '../../shared/events/subject.ts';
 import { API_SERVER_EVENT, CHAIN_EVENT } from '../../shared/events/types.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
-import { kubeProjectStore, type LiveProject } from '../../shared/reconcile/project-store.ts';
+import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { probeBucket } from '../../shared/s3/probe.ts';
 import { DEFAULT_API_KEY_POLICY } from '../../shared/secrets/api-keys.ts';
 import { cryptoKeyGenerator } from '../../shared/secrets/generate.ts';
@@ -33,7 +31,12 @@ import {
   type OtlpReceiver,
 } from '../env/index.ts';
 import { createHarness, type Harness } from '../fixtures/function-harness.ts';
-import { createProject, createSecret, installProjectCrd } from '../fixtures/project.ts';
+import {
+  apiServerEvent,
+  createProject,
+  createSecret,
+  installProjectCrd,
+} from '../fixtures/project.ts';
 
 let receiver: OtlpReceiver;
 let validateDeps: Harness;
@@ -97,21 +100,6 @@ function replyOf(response: request.Response): CloudEvent<unknown> {
   return event;
 }
 
-function apiServerEvent(object: LiveProject, action: 'add' | 'update'): CloudEvent<unknown> {
-  const key = { namespace: object.metadata.namespace, name: object.metadata.name };
-  return new CloudEvent<unknown>({
-    type: API_SERVER_EVENT[action],
-    source: 'https://10.96.0.1:443',
-    subject: apiServerSubject(API_GROUP_VERSION, PLURAL, key),
-    datacontenttype: 'application/json',
-    kind: object.kind,
-    apiversion: object.apiVersion,
-    name: key.name,
-    namespace: key.namespace,
-    data: object,
-  });
-}
-
 test('add event -> validate-deps -> init-db -> secrets: every condition True, one trace, and our own writes start nothing', async () => {
   const namespace = await freshNamespace('chain');
   const pgEnv = postgresConnection();
@@ -130,7 +118,7 @@ test('add event -> validate-deps -> init-db -> secrets: every condition True, on
     accessKeyId: s3.accessKeyId,
     secretAccessKey: s3.secretAccessKey,
   });
-  const created = await createProject(namespace, 'demo');
+  const created = await createProject(namespace);
 
   const validated = replyOf(await deliver(validateDeps, apiServerEvent(created, 'add')));
   assert.equal(validated.type, CHAIN_EVENT.dependenciesValidated);

@@ -4,9 +4,10 @@
  * scan for secret values in anything that leaves a Secret.
  */
 import assert from 'node:assert/strict';
+import { createProject as createFixtureProject } from '../fixtures/project.ts';
 import { Writable } from 'node:stream';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { API_GROUP, API_GROUP_VERSION, API_VERSION, PLURAL } from '../../shared/api/index.ts';
+import { API_GROUP, API_VERSION, PLURAL } from '../../shared/api/index.ts';
 import type { ChainEvent } from '../../shared/events/parse.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
 import { kubeSecretStore, type SecretObject, type SecretStore } from '../../shared/k8s/secrets.ts';
@@ -27,26 +28,16 @@ import { kube, kubeConnection } from '../env/index.ts';
 export const PROJECT_REF = { group: API_GROUP, version: API_VERSION, plural: PLURAL } as const;
 
 /** Creates a SupabaseProject and returns it as stored. */
-export async function createProject(
+export function createProject(
   namespace: string,
   name = 'demo',
   options: { annotations?: Record<string, string>; studio?: Record<string, unknown> } = {},
 ): Promise<LiveProject> {
-  return (await kube().customObjects.createNamespacedCustomObject({
-    ...PROJECT_REF,
-    namespace,
-    body: {
-      apiVersion: API_GROUP_VERSION,
-      kind: 'SupabaseProject',
-      metadata: { name, ...(options.annotations ? { annotations: options.annotations } : {}) },
-      spec: {
-        projectId: name,
-        database: { secretRef: { name: `${name}-db` } },
-        storage: { secretRef: { name: `${name}-s3` } },
-        ...(options.studio ? { studio: options.studio } : {}),
-      },
-    },
-  })) as LiveProject;
+  return createFixtureProject(namespace, {
+    name,
+    ...(options.annotations ? { annotations: options.annotations } : {}),
+    ...(options.studio ? { spec: { studio: options.studio } } : {}),
+  });
 }
 
 /** Merge-patches a project's metadata or spec (not its status). */

@@ -118,8 +118,11 @@ describe('updateStatus on the real API server', () => {
         let written = 0;
         let retries = 0;
         for (let round = 1; round <= rounds; round++) {
+          // Generous attempts: this test is about losing nothing under contention, not about
+          // how soon a starved writer gives up (that is the last test of this file).
           const result = await updateStatus(writerStore, key, setRound(type, round), {
             uid: created.metadata.uid,
+            maxAttempts: 100,
           });
           assert.equal(result.outcome, 'written');
           written++;
@@ -236,7 +239,7 @@ describe('updateStatus on SupabaseProject (the real CRD)', () => {
 
   test('six phase functions writing their own conditions at once: all present, none lost, no empty write', async () => {
     const namespace = await freshNamespace('status');
-    const project = await createProject(namespace, 'demo');
+    const project = await createProject(namespace);
     const key = { namespace, name: 'demo' };
     const types = [
       'PostgreSQLConnected',
@@ -280,7 +283,7 @@ describe('updateStatus on SupabaseProject (the real CRD)', () => {
                 new Date(),
               ),
             }),
-            { uid: project.metadata.uid },
+            { uid: project.metadata.uid, maxAttempts: 100 },
           );
           assert.equal(result.outcome, 'written');
         }

@@ -9,10 +9,9 @@ import { Writable } from 'node:stream';
 import { trace, TraceFlags, type Span } from '@opentelemetry/api';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { CloudEvent } from 'cloudevents';
-import { API_GROUP, API_GROUP_VERSION, API_VERSION, PLURAL } from '../../shared/api/index.ts';
+import { API_GROUP, API_VERSION, PLURAL } from '../../shared/api/index.ts';
 import { probeDatabase } from '../../shared/db/connect.ts';
-import { apiServerSubject } from '../../shared/events/subject.ts';
-import { API_SERVER_EVENT, CHAIN_EVENT } from '../../shared/events/types.ts';
+import { CHAIN_EVENT } from '../../shared/events/types.ts';
 import { kubeSecretStore, type SecretStore } from '../../shared/k8s/secrets.ts';
 import {
   kubeProjectStore,
@@ -25,6 +24,7 @@ import { probeBucket } from '../../shared/s3/probe.ts';
 import { createLogger } from '../../shared/telemetry/logger.ts';
 import { noMetrics } from '../../shared/telemetry/metrics-recorder.ts';
 import type { ValidateDepsDeps } from '../../functions/validate-deps/deps.ts';
+import { createProject, type ProjectOptions } from '../fixtures/project.ts';
 import {
   freshBucket,
   freshDatabase,
@@ -84,36 +84,7 @@ export async function putSecret(
   }
 }
 
-/** What a test project is made of. */
-export interface ProjectOptions {
-  readonly name?: string;
-  readonly spec?: Record<string, unknown>;
-  readonly annotations?: Record<string, string>;
-}
-
-/** Creates a SupabaseProject referencing `<name>-db` and `<name>-s3` (sslMode disable). */
-export async function createProject(
-  namespace: string,
-  options: ProjectOptions = {},
-): Promise<LiveProject> {
-  const name = options.name ?? 'demo';
-  return (await kube().customObjects.createNamespacedCustomObject({
-    ...PROJECT_REF,
-    namespace,
-    body: {
-      apiVersion: API_GROUP_VERSION,
-      kind: 'SupabaseProject',
-      metadata: { name, ...(options.annotations ? { annotations: options.annotations } : {}) },
-      spec: {
-        projectId: name,
-        // The test PostgreSQL offers no TLS.
-        database: { secretRef: { name: `${name}-db` }, sslMode: 'disable' },
-        storage: { secretRef: { name: `${name}-s3` } },
-        ...options.spec,
-      },
-    },
-  })) as LiveProject;
-}
+export { createProject, apiServerEvent, type ProjectOptions } from '../fixtures/project.ts';
 
 /** A namespace's project with working Secrets. */
 export async function workingProject(
@@ -158,21 +129,6 @@ export async function readProject(namespace: string, name = 'demo'): Promise<Liv
     namespace,
     name,
   })) as LiveProject;
-}
-
-/** An ApiServerSource (mode Resource) event carrying `object`, as the Broker delivers it. */
-export function apiServerEvent(
-  object: LiveProject,
-  action: keyof typeof API_SERVER_EVENT = 'add',
-): CloudEvent<unknown> {
-  const key = { namespace: object.metadata.namespace, name: object.metadata.name };
-  return new CloudEvent<unknown>({
-    type: API_SERVER_EVENT[action],
-    source: 'https://10.96.0.1:443',
-    subject: apiServerSubject(API_GROUP_VERSION, PLURAL, key),
-    datacontenttype: 'application/json',
-    data: object,
-  });
 }
 
 /** A chain event about `project` (default: a reconcile request for its generation). */
