@@ -168,3 +168,20 @@ export async function freshBucket(prefix = 't'): Promise<string> {
   }
   return bucket;
 }
+
+/**
+ * Runs `work` while no other test file changes server-wide PostgreSQL state that `work`
+ * relies on (the Supabase login roles' passwords belong to the whole server, not to one
+ * database). Test files are separate processes, so the lock is a PostgreSQL advisory lock,
+ * taken in the maintenance database so that every test process shares it.
+ */
+export async function withServerWideRoles<T>(work: () => Promise<T>): Promise<T> {
+  const client = new pg.Client({ ...postgresConnection() });
+  await client.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock(hashtext('test-env/server-wide-roles'))");
+    return await work();
+  } finally {
+    await client.end();
+  }
+}

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { HTTP } from 'cloudevents';
 import pg from 'pg';
 import request from 'supertest';
@@ -30,6 +31,7 @@ import {
   postgresConnection,
   startOtlpReceiver,
   uniqueSuffix,
+  withServerWideRoles,
 } from '../env/index.ts';
 import { createHarness } from '../fixtures/function-harness.ts';
 import {
@@ -196,29 +198,29 @@ describe('init-db', () => {
       },
     });
     try {
-      await handleInitDb(event, tracking, silent);
-      await loginAs('authenticator', `first-${owner}`);
+      // Other test files run init-db too, setting these server-wide roles' passwords.
+      await withServerWideRoles(async () => {
+        await handleInitDb(event, tracking, silent);
+        await loginAs('authenticator', `first-${owner}`);
 
-      await admin.query(`ALTER ROLE ${owner} PASSWORD 'second-${owner}'`);
-      await kube().core.patchNamespacedSecret(
-        { namespace, name: 'demo-db', body: { stringData: { password: `second-${owner}` } } },
-        (await import('@kubernetes/client-node')).setHeaderOptions(
-          'Content-Type',
-          'application/merge-patch+json',
-        ),
-      );
-      await handleInitDb(event, tracking, silent);
-      assert.deepEqual([...changed].sort(), [
-        'authenticator',
-        'supabase_auth_admin',
-        'supabase_storage_admin',
-      ]);
-      await loginAs('authenticator', `second-${owner}`);
-      await loginAs('supabase_auth_admin', `second-${owner}`);
-      await assert.rejects(
-        loginAs('authenticator', `first-${owner}`),
-        /password authentication failed/,
-      );
+        await admin.query(`ALTER ROLE ${owner} PASSWORD 'second-${owner}'`);
+        await kube().core.patchNamespacedSecret(
+          { namespace, name: 'demo-db', body: { stringData: { password: `second-${owner}` } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        await handleInitDb(event, tracking, silent);
+        assert.deepEqual([...changed].sort(), [
+          'authenticator',
+          'supabase_auth_admin',
+          'supabase_storage_admin',
+        ]);
+        await loginAs('authenticator', `second-${owner}`);
+        await loginAs('supabase_auth_admin', `second-${owner}`);
+        await assert.rejects(
+          loginAs('authenticator', `first-${owner}`),
+          /password authentication failed/,
+        );
+      });
     } finally {
       await admin.end();
     }
@@ -321,10 +323,7 @@ describe('init-db', () => {
         name: 'demo',
         body: { spec: { projectId: 'changed' } },
       },
-      (await import('@kubernetes/client-node')).setHeaderOptions(
-        'Content-Type',
-        'application/merge-patch+json',
-      ),
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     const superseded = await handleInitDb(
       chainEventFor(CHAIN_EVENT.dependenciesValidated, project),

@@ -29,6 +29,7 @@ import {
   s3Connection,
   startOtlpReceiver,
   type OtlpReceiver,
+  withServerWideRoles,
 } from '../env/index.ts';
 import { createHarness, type Harness } from '../fixtures/function-harness.ts';
 import {
@@ -122,7 +123,8 @@ test('add event -> validate-deps -> init-db -> secrets: every condition True, on
 
   const validated = replyOf(await deliver(validateDeps, apiServerEvent(created, 'add')));
   assert.equal(validated.type, CHAIN_EVENT.dependenciesValidated);
-  const initialised = replyOf(await deliver(initDb, validated));
+  // init-db sets the server-wide login roles' passwords; other files check them.
+  const initialised = replyOf(await withServerWideRoles(() => deliver(initDb, validated)));
   assert.equal(initialised.type, CHAIN_EVENT.databaseInitialized);
   const ready = replyOf(await deliver(secrets, initialised));
   assert.equal(ready.type, CHAIN_EVENT.secretsReady);
