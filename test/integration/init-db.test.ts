@@ -335,7 +335,7 @@ describe('init-db', () => {
     assert.equal(initialised, 0);
   });
 
-  test('over HTTP: a binary chain event gets a binary reply; a malformed one gets 400; no log line, span or status holds the password', async () => {
+  test('over HTTP: a binary chain event gets a binary reply; a malformed one gets 400; no log line, span, Event or status holds the password', async () => {
     const { project } = await setup();
     const receiver = await startOtlpReceiver();
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint };
@@ -374,6 +374,13 @@ describe('init-db', () => {
       assert.ok(!JSON.stringify(spans).includes(password), 'no span holds the password');
       const live = await readProject(project);
       assert.ok(!JSON.stringify(live.status).includes(password), 'the status holds no password');
+      const events = await kube().core.listNamespacedEvent({
+        namespace: project.metadata.namespace,
+      });
+      assert.ok(
+        !JSON.stringify(events).includes(password),
+        'no Kubernetes Event holds the password',
+      );
     } finally {
       await harness.telemetry.shutdown();
       await receiver.close();
