@@ -4,9 +4,8 @@
  * scan for secret values in anything that leaves a Secret.
  */
 import assert from 'node:assert/strict';
-import { createProject as createFixtureProject } from '../fixtures/project.ts';
+import { createProject as createFixtureProject, readProject } from '../fixtures/project.ts';
 import { Writable } from 'node:stream';
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, PLURAL } from '../../shared/api/index.ts';
 import type { ChainEvent } from '../../shared/events/parse.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
@@ -24,6 +23,8 @@ import type { SecretsDeps } from '../../functions/secrets/handler.ts';
 import { createLogger, type Logger } from '../../shared/telemetry/logger.ts';
 import { kube, kubeConnection } from '../env/index.ts';
 
+export { patchProject, readProject } from '../fixtures/project.ts';
+
 /** Where SupabaseProjects are addressed. */
 export const PROJECT_REF = { group: API_GROUP, version: API_VERSION, plural: PLURAL } as const;
 
@@ -38,27 +39,6 @@ export function createProject(
     ...(options.annotations ? { annotations: options.annotations } : {}),
     ...(options.studio ? { spec: { studio: options.studio } } : {}),
   });
-}
-
-/** Merge-patches a project's metadata or spec (not its status). */
-export async function patchProject(
-  namespace: string,
-  name: string,
-  body: Record<string, unknown>,
-): Promise<LiveProject> {
-  return (await kube().customObjects.patchNamespacedCustomObject(
-    { ...PROJECT_REF, namespace, name, body },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  )) as LiveProject;
-}
-
-/** Reads a project as the administrator. */
-export async function readProject(namespace: string, name = 'demo'): Promise<LiveProject> {
-  return (await kube().customObjects.getNamespacedCustomObject({
-    ...PROJECT_REF,
-    namespace,
-    name,
-  })) as LiveProject;
 }
 
 /** The chain event init-db sends for a project. */

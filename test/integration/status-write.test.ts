@@ -14,11 +14,7 @@ import { updateStatus } from '../../shared/status/write.ts';
 import { applyCrd, freshNamespace, kube, kubeConnection } from '../env/index.ts';
 import { widgetCrd, widgetRef } from '../fixtures/widget-crd.ts';
 import { createProject, installProjectCrd } from '../fixtures/project.ts';
-import {
-  kubeProjectStore,
-  type LiveProject,
-  type ProjectStore,
-} from '../../shared/reconcile/project-store.ts';
+import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 
 interface WidgetStatus {
   phase?: string;
@@ -34,10 +30,10 @@ function store(): CustomObjectStore<Widget> {
 }
 
 /** Wraps a store to count writes, and writes whose status equals the one just read. */
-function counting(inner: CustomObjectStore<Widget>) {
+function counting<T extends KubeObject>(inner: CustomObjectStore<T>) {
   const counts = { writes: 0, writesWithoutChange: 0 };
-  let lastRead: Widget | undefined;
-  const wrapped: CustomObjectStore<Widget> = {
+  let lastRead: T | undefined;
+  const wrapped: CustomObjectStore<T> = {
     async get(key) {
       lastRead = await inner.get(key);
       return lastRead;
@@ -65,21 +61,24 @@ async function createWidget(namespace: string, name: string): Promise<Widget> {
   })) as Widget;
 }
 
-function setRound(type: string, round: number) {
-  return (status: WidgetStatus | undefined): WidgetStatus => ({
-    ...status,
-    conditions: setCondition(
-      status?.conditions,
-      {
-        type,
-        status: round % 2 === 0 ? 'True' : 'False',
-        observedGeneration: 1,
-        reason: 'Round',
-        message: `round ${round}`,
-      },
-      new Date(),
-    ),
-  });
+/** A writer's round: its condition True on even rounds, False on odd ones, "round N". */
+function setRound<S extends { conditions?: StoredCondition[] }>(type: string, round: number) {
+  // The spread keeps every other status field; its type is S's by construction.
+  return (status: S | undefined): S =>
+    ({
+      ...status,
+      conditions: setCondition(
+        status?.conditions,
+        {
+          type,
+          status: round % 2 === 0 ? 'True' : 'False',
+          observedGeneration: 1,
+          reason: 'Round',
+          message: `round ${round}`,
+        },
+        new Date(),
+      ),
+    }) as S;
 }
 
 describe('updateStatus on the real API server', () => {
@@ -252,42 +251,17 @@ describe('updateStatus on SupabaseProject (the real CRD)', () => {
     const rounds = 8;
     const results = await Promise.all(
       types.map(async (type) => {
-        const projects = kubeProjectStore({ kubeconfigPath: kubeConnection().kubeconfigPath });
-        let lastRead: LiveProject | undefined;
-        let emptyWrites = 0;
-        const store: ProjectStore = {
-          async get(k) {
-            lastRead = await projects.get(k);
-            return lastRead;
-          },
-          replaceStatus(object) {
-            if (isDeepStrictEqual(object.status ?? {}, lastRead?.status ?? {})) emptyWrites++;
-            return projects.replaceStatus(object);
-          },
-        };
+        const { store, counts } = counting(
+          kubeProjectStore({ kubeconfigPath: kubeConnection().kubeconfigPath }),
+        );
         for (let round = 1; round <= rounds; round++) {
-          const result = await updateStatus(
-            store,
-            key,
-            (status) => ({
-              ...status,
-              conditions: setCondition(
-                status?.conditions,
-                {
-                  type,
-                  status: round % 2 === 0 ? 'True' : 'False',
-                  observedGeneration: 1,
-                  reason: 'Round',
-                  message: `round ${round}`,
-                },
-                new Date(),
-              ),
-            }),
-            { uid: project.metadata.uid, maxAttempts: 100 },
-          );
+          const result = await updateStatus(store, key, setRound(type, round), {
+            uid: project.metadata.uid,
+            maxAttempts: 100,
+          });
           assert.equal(result.outcome, 'written');
         }
-        return emptyWrites;
+        return counts.writesWithoutChange;
       }),
     );
     assert.deepEqual(results, [0, 0, 0, 0, 0, 0]);

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { trace, TraceFlags, type Span } from '@opentelemetry/api';
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { CloudEvent } from 'cloudevents';
 import { API_GROUP, API_VERSION, PLURAL } from '../../shared/api/index.ts';
 import { probeDatabase } from '../../shared/db/connect.ts';
@@ -84,7 +83,13 @@ export async function putSecret(
   }
 }
 
-export { createProject, apiServerEvent, type ProjectOptions } from '../fixtures/project.ts';
+export {
+  createProject,
+  apiServerEvent,
+  patchProject,
+  readProject,
+  type ProjectOptions,
+} from '../fixtures/project.ts';
 
 /** A namespace's project with working Secrets. */
 export async function workingProject(
@@ -97,18 +102,6 @@ export async function workingProject(
   return createProject(namespace, options);
 }
 
-/** Merge-patches a project's metadata or spec. */
-export async function patchProject(
-  namespace: string,
-  name: string,
-  body: Record<string, unknown>,
-): Promise<LiveProject> {
-  return (await kube().customObjects.patchNamespacedCustomObject(
-    { ...PROJECT_REF, namespace, name, body },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  )) as LiveProject;
-}
-
 /** Replaces a project's status as the administrator (to set up a phase). */
 export async function setStatus(
   project: LiveProject,
@@ -119,15 +112,6 @@ export async function setStatus(
     namespace: project.metadata.namespace,
     name: project.metadata.name,
     body: { ...project, status },
-  })) as LiveProject;
-}
-
-/** Reads a project as the administrator. */
-export async function readProject(namespace: string, name = 'demo'): Promise<LiveProject> {
-  return (await kube().customObjects.getNamespacedCustomObject({
-    ...PROJECT_REF,
-    namespace,
-    name,
   })) as LiveProject;
 }
 
