@@ -4,8 +4,8 @@
  * scan for secret values in anything that leaves a Secret.
  */
 import assert from 'node:assert/strict';
+import { memoryLogger as memoryLoggerNamed } from '../fixtures/memory-logger.ts';
 import { createProject as createFixtureProject, readProject } from '../fixtures/project.ts';
-import { Writable } from 'node:stream';
 import { API_GROUP, API_VERSION, PLURAL } from '../../shared/api/index.ts';
 import type { ChainEvent } from '../../shared/events/parse.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
@@ -20,7 +20,7 @@ import { DEFAULT_API_KEY_POLICY } from '../../shared/secrets/api-keys.ts';
 import { cryptoKeyGenerator, type KeyGenerator } from '../../shared/secrets/generate.ts';
 import { jwtSecretName } from '../../shared/secrets/names.ts';
 import type { SecretsDeps } from '../../functions/secrets/handler.ts';
-import { createLogger, type Logger } from '../../shared/telemetry/logger.ts';
+import type { Logger } from '../../shared/telemetry/logger.ts';
 import { kube, kubeConnection } from '../env/index.ts';
 
 export { patchProject, readProject } from '../fixtures/project.ts';
@@ -98,15 +98,7 @@ export function recordingGenerator(inner: KeyGenerator = cryptoKeyGenerator): {
 
 /** A logger that keeps its JSON lines in memory. */
 export function memoryLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') lines.push(line);
-      callback();
-    },
-  });
-  return { lines, logger: createLogger({ name: 'secrets', level: 'trace', destination }) };
+  return memoryLoggerNamed('secrets');
 }
 
 /** Everything a run of the handler needs, with its write counters and generated values. */

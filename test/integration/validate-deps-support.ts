@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { trace, TraceFlags, type Span } from '@opentelemetry/api';
 import { CloudEvent } from 'cloudevents';
 import { API_GROUP, API_VERSION, PLURAL } from '../../shared/api/index.ts';
@@ -20,9 +19,10 @@ import {
 } from '../../shared/reconcile/index.ts';
 import type { EventContext } from '../../shared/runtime/handler.ts';
 import { probeBucket } from '../../shared/s3/probe.ts';
-import { createLogger } from '../../shared/telemetry/logger.ts';
+import type { Logger } from '../../shared/telemetry/logger.ts';
 import { noMetrics } from '../../shared/telemetry/metrics-recorder.ts';
 import type { ValidateDepsDeps } from '../../functions/validate-deps/deps.ts';
+import { memoryLogger as memoryLoggerNamed } from '../fixtures/memory-logger.ts';
 import { createProject, type ProjectOptions } from '../fixtures/project.ts';
 import {
   freshBucket,
@@ -202,16 +202,8 @@ export function testDeps(overrides: Partial<ValidateDepsDeps> = {}): {
 }
 
 /** A logger that keeps its JSON lines in memory. */
-export function memoryLogger(): { logger: EventContext['logger']; lines: string[] } {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') lines.push(line);
-      callback();
-    },
-  });
-  return { lines, logger: createLogger({ name: 'validate-deps', level: 'trace', destination }) };
+export function memoryLogger(): { logger: Logger; lines: string[] } {
+  return memoryLoggerNamed('validate-deps');
 }
 
 /** A handler context with a valid (non-recording) span of a random trace. */
