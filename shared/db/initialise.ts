@@ -25,6 +25,14 @@ export interface InitialiseOptions extends ConnectOptions {
   readonly lockTimeoutMs?: number;
 }
 
+let bundled: Promise<Migration[]> | undefined;
+
+/** The migrations that ship with the reconciler, read from disk once per process. */
+function bundledMigrations(): Promise<Migration[]> {
+  bundled ??= loadMigrations();
+  return bundled;
+}
+
 /**
  * Applies pending migrations and syncs the login roles' passwords.
  * @param target - the database and the Secret's credentials (its password also becomes
@@ -35,7 +43,7 @@ export async function initialiseDatabase(
   target: DatabaseTarget,
   options: InitialiseOptions = {},
 ): Promise<InitialisationResult> {
-  const migrations = options.migrations ?? (await loadMigrations());
+  const migrations = options.migrations ?? (await bundledMigrations());
   const client = await connectDatabase(target, options);
   try {
     // One lock around both steps: concurrent runs on one database take turns.

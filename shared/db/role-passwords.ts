@@ -21,7 +21,7 @@ const KEY_TABLE = `${LEDGER_SCHEMA}.fingerprint_key`;
 
 /**
  * Sets each login role's password where it differs from what was set last.
- * Runs after the migrations (the roles and the ledger schema exist).
+ * Runs after the migrations (the roles and the state tables of 0005 exist).
  * @param client - a connected client of the database user
  * @param password - the database Secret's password
  * @param roles - the roles to keep in step
@@ -32,17 +32,7 @@ export async function syncRolePasswords(
   password: Sensitive,
   roles: readonly string[] = SERVICE_LOGIN_ROLES,
 ): Promise<string[]> {
-  await client.query(`CREATE TABLE IF NOT EXISTS ${KEY_TABLE} (
-    id boolean PRIMARY KEY DEFAULT true CHECK (id),
-    key bytea NOT NULL
-  )`);
-  await client.query(`CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (
-    role name PRIMARY KEY,
-    fingerprint text NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now()
-  )`);
-  // Only the database user (the owner of these tables) may read the key.
-  await client.query(`REVOKE ALL ON ${KEY_TABLE}, ${STATE_TABLE} FROM PUBLIC`);
+  // The tables come from migration 0005; the key is made on the first run.
   await client.query(`INSERT INTO ${KEY_TABLE} (key) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [
     randomBytes(32),
   ]);

@@ -5,7 +5,7 @@
 import type * as ClientNode from '@kubernetes/client-node';
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { loadClient, type KubeClientOptions } from './client.ts';
-import { apiStatusCode, translateApiError } from './errors.ts';
+import { apiCall } from './api-call.ts';
 import { formatKey, type KubeObject, type ObjectKey, type ResourceRef } from './objects.ts';
 
 /** Called after every API request, for metrics (rest_client_requests_total and latency). */
@@ -89,22 +89,17 @@ export function kubeCustomObjectStore<T extends KubeObject>(
     request: (objects: CustomObjectsApi, k8s: typeof ClientNode) => Promise<R>,
   ): Promise<R | undefined> {
     const { objects, k8s } = await client();
-    const started = performance.now();
-    let code: number | 'error' = 200;
-    try {
-      return await request(objects, k8s);
-    } catch (error) {
-      code = apiStatusCode(error) ?? 'error';
-      if (code === 404) return undefined;
-      throw translateApiError(error, `${verb} ${kind} ${formatKey(key)}`);
-    } finally {
-      options.observe?.({
+    // A 404 on any request means the object is gone, which callers treat as "nothing to do".
+    return apiCall(
+      {
         verb,
         resource: resource.plural,
-        code,
-        seconds: (performance.now() - started) / 1000,
-      });
-    }
+        action: `${verb} ${kind} ${formatKey(key)}`,
+        observe: options.observe,
+        absentOn404: true,
+      },
+      () => request(objects, k8s),
+    );
   }
 
   return {

@@ -5,8 +5,8 @@
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { Sensitive } from '../secrets/sensitive.ts';
 import { loadClient } from './client.ts';
-import type { ApiCallObserver, KubeStoreOptions } from './custom-objects.ts';
-import { apiStatusCode, translateApiError } from './errors.ts';
+import { apiCall } from './api-call.ts';
+import type { KubeStoreOptions } from './custom-objects.ts';
 import { formatKey, type ObjectKey } from './objects.ts';
 
 /** Who owns an object: the project it was made for (garbage-collected with it). */
@@ -115,47 +115,31 @@ export function kubeSecretStore(options: KubeStoreOptions = {}): SecretStore {
     );
     return api;
   };
-  const observe: ApiCallObserver = options.observe ?? (() => undefined);
-
-  /** Runs one request; a 404 gives `notFound` when one is given, else it is an error. */
-  async function call<R>(
-    verb: 'get' | 'create' | 'update',
-    key: ObjectKey,
-    request: (core: CoreV1Api) => Promise<R>,
-    notFound?: R,
-  ): Promise<R> {
-    const core = await client();
-    const started = performance.now();
-    let code: number | 'error' = 200;
-    try {
-      return await request(core);
-    } catch (error) {
-      code = apiStatusCode(error) ?? 'error';
-      if (code === 404 && notFound !== undefined) return notFound;
-      throw translateApiError(error, `${verb} Secret ${formatKey(key)}`);
-    } finally {
-      observe({ verb, resource: 'secrets', code, seconds: (performance.now() - started) / 1000 });
-    }
-  }
+  const spec = (verb: 'get' | 'create' | 'update', key: ObjectKey) => ({
+    verb,
+    resource: 'secrets',
+    action: `${verb} Secret ${formatKey(key)}`,
+    observe: options.observe,
+  });
 
   return {
     async get(key) {
-      const secret = await call<V1Secret | null>(
-        'get',
-        key,
-        (core) => core.readNamespacedSecret(key),
-        null,
+      const core = await client();
+      const secret = await apiCall({ ...spec('get', key), absentOn404: true }, () =>
+        core.readNamespacedSecret(key),
       );
       return secret ? fromApi(secret, key) : undefined;
     },
     async create(draft) {
-      const created = await call('create', draft.key, (core) =>
+      const core = await client();
+      const created = await apiCall(spec('create', draft.key), () =>
         core.createNamespacedSecret({ namespace: draft.key.namespace, body: toApi(draft) }),
       );
       return fromApi(created, draft.key);
     },
     async replace(draft) {
-      const replaced = await call('update', draft.key, (core) =>
+      const core = await client();
+      const replaced = await apiCall(spec('update', draft.key), () =>
         core.replaceNamespacedSecret({ ...draft.key, body: toApi(draft) }),
       );
       return fromApi(replaced, draft.key);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { before, describe, test } from 'node:test';
-import { ApiException, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import {
   API_GROUP,
@@ -20,6 +20,7 @@ import {
   type SupabaseProjectStatus,
 } from '../../shared/api/index.ts';
 import { applyCrd, freshNamespace, kube } from '../env/index.ts';
+import { apiError } from '../fixtures/api-error.ts';
 
 const ref = { group: API_GROUP, version: API_VERSION, plural: PLURAL } as const;
 
@@ -64,17 +65,6 @@ async function get(namespace: string, name: string): Promise<SupabaseProject> {
     namespace,
     name,
   })) as SupabaseProject;
-}
-
-async function apiError(promise: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApiException, `expected an ApiException, got ${String(error)}`);
-    const body = JSON.parse(String(error.body)) as { message: string };
-    return { code: error.code, message: body.message };
-  }
-  assert.fail('the API server accepted a request it should have refused');
 }
 
 /** A copy of the minimal manifest with `change` applied to its spec. */

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'node:https';
-import { ApiException, Watch, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { Watch, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import {
   HeadBucketCommand,
   HeadObjectCommand,
@@ -31,6 +31,7 @@ import {
   startOtlpReceiver,
 } from '../env/index.ts';
 import { widgetCrd, widgetRef } from '../fixtures/widget-crd.ts';
+import { apiError } from '../fixtures/api-error.ts';
 
 interface Widget {
   metadata: { name: string; resourceVersion: string; generation: number; uid: string };
@@ -45,17 +46,6 @@ function widget(name: string, size: number): object {
     metadata: { name },
     spec: { size },
   };
-}
-
-async function apiError(promise: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApiException, `expected an ApiException, got ${String(error)}`);
-    const body = JSON.parse(String(error.body)) as { message: string };
-    return { code: error.code, message: body.message };
-  }
-  assert.fail('the API server accepted a request it should have refused');
 }
 
 describe('Kubernetes API server', () => {
