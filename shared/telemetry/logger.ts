@@ -40,7 +40,13 @@ export interface LoggerOptions {
   /** The function name, written as `name` on every line. */
   readonly name: string;
   readonly level: LogLevel;
-  /** Where lines go (default: stdout). Tests pass a stream to read them back. */
+  /**
+   * Where lines go. Default: stdout, written synchronously. pino's own default (asynchronous)
+   * registers a process-wide exit hook to flush itself; the runtime owns the process's exit
+   * (its SIGTERM drain ends with process.exit), so lines are written at once and nothing is
+   * left to flush when it exits. A function logs a few lines per event. Tests pass a stream
+   * to read them back.
+   */
   readonly destination?: DestinationStream;
 }
 
@@ -64,7 +70,7 @@ export function createLogger(options: LoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination,
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }
 

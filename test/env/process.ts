@@ -12,13 +12,27 @@ export interface ManagedProcess {
   readonly exited: Promise<never>;
 }
 
+/** How a managed process is started and stopped. */
+export interface ProcessOptions {
+  /** Variables added to the inherited environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Run as this user and group (PostgreSQL refuses to run as root). */
+  readonly uid?: number;
+  readonly gid?: number;
+  /**
+   * The signal that stops it promptly. SIGTERM for most servers; PostgreSQL's SIGTERM is a
+   * "smart" shutdown that waits for every client to leave, so it is stopped with SIGINT.
+   */
+  readonly stopSignal?: NodeJS.Signals;
+}
+
 /**
  * Starts a server binary with its stdout and stderr appended to `logPath`.
  * @param name - short name used in error messages
  * @param command - the executable
  * @param args - its arguments
  * @param logPath - where its output goes (read it when a start fails)
- * @param env - variables added to the inherited environment
+ * @param options - environment, user and stop signal
  * @returns a handle to stop it and to notice an early exit
  */
 export function startProcess(
@@ -26,12 +40,14 @@ export function startProcess(
   command: string,
   args: readonly string[],
   logPath: string,
-  env: Readonly<Record<string, string>> = {},
+  options: ProcessOptions = {},
 ): ManagedProcess {
   const log = createWriteStream(logPath, { flags: 'a' });
   const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...options.env },
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
@@ -64,7 +80,7 @@ export function startProcess(
     exited,
     async stop() {
       if (!exitedAlready) {
-        child.kill('SIGTERM');
+        child.kill(options.stopSignal ?? 'SIGTERM');
         const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exitPromise;
         clearTimeout(killer);

@@ -50,7 +50,7 @@ export async function startS3(assetsDir: string, workDir: string): Promise<S3Env
     ],
     join(workDir, 'versitygw.log'),
     // Credentials by environment, so they never appear in a process listing.
-    { ROOT_ACCESS_KEY: accessKeyId, ROOT_SECRET_KEY: secretAccessKey },
+    { env: { ROOT_ACCESS_KEY: accessKeyId, ROOT_SECRET_KEY: secretAccessKey } },
   );
   const endpoint = `http://127.0.0.1:${port}`;
   await waitUntil(

@@ -17,7 +17,7 @@ import type { DatabaseTarget } from '../../shared/db/target.ts';
 import { Sensitive } from '../../shared/secrets/sensitive.ts';
 import { PermanentError, TransientError } from '../../shared/runtime/errors.ts';
 import { freePort } from '../env/ports.ts';
-import { freshDatabase, postgresConnection, uniqueSuffix } from '../env/index.ts';
+import { freshDatabase, postgresConnection, TEST_SUPERUSER, uniqueSuffix } from '../env/index.ts';
 
 function superuserTarget(database: string): DatabaseTarget {
   const pgEnv = postgresConnection();
@@ -77,7 +77,9 @@ describe('connecting', () => {
       (error: unknown) => {
         permanent(
           'AuthenticationFailed',
-          /password authentication failed for user "postgres"; check the username and password keys/,
+          new RegExp(
+            `password authentication failed for user "${TEST_SUPERUSER}"; check the username and password keys`,
+          ),
         )(error);
         assert.ok(!(error as Error).message.includes(password));
         return true;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { CloudEvent } from 'cloudevents';
-import { applyCrd, freshNamespace, postgresConnection } from '../env/index.ts';
+import { applyCrd, freshNamespace, postgresConnection, TEST_SUPERUSER } from '../env/index.ts';
 import { freePort } from '../env/ports.ts';
 import { supabaseProjectCrd, type SupabaseProjectStatus } from '../../shared/api/index.ts';
 import { RECONCILE_REQUEST_ANNOTATION } from '../../shared/events/decisions.ts';
@@ -82,7 +82,10 @@ describe('a valid project', () => {
       assert.equal(c.reason, 'Connected');
       assert.equal(c.observedGeneration, 1);
     }
-    assert.match(condition(status, 'PostgreSQLConnected').message, /^connected to postgres@/);
+    assert.match(
+      condition(status, 'PostgreSQLConnected').message,
+      new RegExp(`^connected to ${TEST_SUPERUSER}@`),
+    );
     assert.match(condition(status, 'S3Connected').message, /^connected to bucket "vd-/);
     assert.equal(condition(status, 'Progressing').status, 'True');
     assert.equal(condition(status, 'Progressing').reason, 'Reconciling');
@@ -234,8 +237,9 @@ const permanentCases: BadCase[] = [
     },
     condition: 'PostgreSQLConnected',
     reason: 'AuthenticationFailed',
-    message:
-      /password authentication failed for user "postgres"; check the username and password keys/,
+    message: new RegExp(
+      `password authentication failed for user "${TEST_SUPERUSER}"; check the username and password keys`,
+    ),
   },
   {
     name: 'missing bucket',

@@ -1,0 +1,125 @@
+/**
+ * Only the runtime owns a function process's exit: no dependency may hook exit, beforeExit
+ * or the terminating signals (one once replaced the test runner's exit code). Each real
+ * phase function is started as its own process with its production wiring, handles an event
+ * (so lazily built clients exist), and is asked how many listeners are registered; then
+ * SIGTERM must drain and exit 0.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { kubeConnection } from '../env/index.ts';
+import { HTTP, type CloudEvent } from 'cloudevents';
+import { chainEvent } from '../../shared/events/chain.ts';
+import { CHAIN_EVENT } from '../../shared/events/types.ts';
+import { eventFixture } from '../fixtures/events.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const probe = join(root, 'test/fixtures/process-hooks-probe.ts');
+
+interface HookCounts {
+  readonly atLoad: Record<string, number>;
+  readonly now: Record<string, number>;
+}
+
+const absent = { namespace: 'no-such-namespace', name: 'absent' };
+const uid = '00000000-0000-4000-8000-000000000001';
+
+/** An input event of each function, for a project that does not exist. */
+function inputFor(name: string): { headers: Record<string, string>; body: string } {
+  if (name === 'validate-deps') return eventFixture('apiserver-add');
+  const type =
+    name === 'init-db' ? CHAIN_EVENT.dependenciesValidated : CHAIN_EVENT.databaseInitialized;
+  const event: CloudEvent<unknown> = chainEvent({
+    type,
+    from: 'test',
+    key: absent,
+    uid,
+    generation: 1,
+  });
+  const { headers, body } = HTTP.binary(event);
+  return { headers: headers as Record<string, string>, body: body as string };
+}
+
+for (const name of ['validate-deps', 'init-db', 'secrets']) {
+  test(`${name}: only the runtime's SIGTERM/SIGINT drain listens; SIGTERM exits 0`, async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--import', probe, join(root, 'functions', name, 'index.ts')],
+      {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          FUNCTION_NAME: name,
+          PORT: '0',
+          OTEL_SDK_DISABLED: 'true',
+          KUBECONFIG: kubeConnection().kubeconfigPath,
+        },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = once(child, 'exit').then(([code]) => code as number | null);
+    try {
+      const port = await waitFor(
+        () => stdout.includes('"msg":"listening"'),
+        () => {
+          const line = stdout.split('\n').find((l) => l.includes('"msg":"listening"'));
+          return (JSON.parse(line ?? '{}') as { port?: number }).port;
+        },
+      );
+      // An event for a project that does not exist: the function reads it through its real
+      // Kubernetes client and acknowledges the miss.
+      const { headers, body } = inputFor(name);
+      const res = await fetch(`http://127.0.0.1:${String(port)}/`, {
+        method: 'POST',
+        headers,
+        body,
+      });
+      assert.equal(res.status, 202, `answered ${String(res.status)}: ${await res.text()}`);
+
+      child.kill('SIGUSR2');
+      const counts = await waitFor(
+        () => stderr.includes('process-hooks '),
+        () => JSON.parse(stderr.split('process-hooks ')[1]!.split('\n')[0]!) as HookCounts,
+      );
+      const added = Object.fromEntries(
+        Object.entries(counts.now).map(([hook, n]) => [hook, n - (counts.atLoad[hook] ?? 0)]),
+      );
+      assert.deepEqual(
+        added,
+        {
+          exit: 0,
+          beforeExit: 0,
+          SIGTERM: 1,
+          SIGINT: 1,
+          SIGHUP: 0,
+          SIGQUIT: 0,
+          uncaughtException: 0,
+          unhandledRejection: 0,
+        },
+        'listeners added by the function and its dependencies',
+      );
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, stderr);
+    assert.match(stdout, /"msg":"drained"/);
+  });
+}
+
+/** Polls until `ready` holds, then returns `value()`; fails after 20 s. */
+async function waitFor<T>(ready: () => boolean, value: () => T): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the function');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return value();
+}
