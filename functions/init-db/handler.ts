@@ -9,6 +9,7 @@ import type { InitialisationResult } from '../../shared/db/initialise.ts';
 import type { DatabaseTarget } from '../../shared/db/target.ts';
 import { parseEvent, type Accepts } from '../../shared/events/parse.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
+import type { ObjectKey } from '../../shared/k8s/objects.ts';
 import type { SecretStore } from '../../shared/k8s/secrets.ts';
 import {
   failPermanently,
@@ -33,8 +34,14 @@ export const initDbAccepts: Accepts = { types: [CHAIN_EVENT.dependenciesValidate
 export interface InitDbDeps {
   readonly projects: ProjectStore;
   readonly secrets: SecretStore;
-  /** Applies the migrations and syncs the login roles' passwords (shared/db/initialise.ts). */
-  readonly initialise: (target: DatabaseTarget) => Promise<InitialisationResult>;
+  /**
+   * Applies the migrations and syncs the login roles' passwords (shared/db/initialise.ts) for
+   * the project `project` (the server records which project set those passwords).
+   */
+  readonly initialise: (
+    target: DatabaseTarget,
+    project: ObjectKey,
+  ) => Promise<InitialisationResult>;
 }
 
 /**
@@ -52,7 +59,10 @@ export async function handleInitDb(
 
   let result: InitialisationResult;
   try {
-    result = await deps.initialise(await readDatabaseTarget(deps.secrets, target.project));
+    result = await deps.initialise(
+      await readDatabaseTarget(deps.secrets, target.project),
+      target.key,
+    );
   } catch (error) {
     if (error instanceof PermanentError) {
       return failPermanently(deps.projects, target, 'DatabaseInitialized', error);
@@ -77,7 +87,7 @@ export async function handleInitDb(
         observedGeneration: target.generation,
         reason: 'MigrationsApplied',
         // Stable wording: a second run with nothing to do must not rewrite the status.
-        message: `${result.total} migrations applied; the login roles' passwords follow the database Secret`,
+        message: initialisedMessage(result),
       },
     ],
   });
@@ -85,6 +95,14 @@ export async function handleInitDb(
   return nextPhaseEvent(CHAIN_EVENT.databaseInitialized, INIT_DB, target, {
     migrations: result.total,
   });
+}
+
+/** What DatabaseInitialized says when the database is ready, including what it lacks. */
+export function initialisedMessage(result: InitialisationResult): string {
+  const base = `${result.total} migrations applied; the login roles' passwords follow the database Secret`;
+  return result.graphql
+    ? base
+    : `${base}; pg_graphql is not installed (the server does not offer it, or creating it needs a superuser), so /graphql/v1 answers "pg_graphql extension is not enabled": install pg_graphql on the server and create it in this database, or use a supabase/postgres image`;
 }
 
 /** Shows why the phase waits before the broker retries: the condition says it. */

@@ -12,10 +12,10 @@ await runFunction({
     const deps: InitDbDeps = {
       projects: kubeProjectStore({ observe }),
       secrets: kubeSecretStore({ observe }),
-      initialise: async (target) => {
+      initialise: async (target, project) => {
         const started = performance.now();
         try {
-          const result = await initialiseDatabase(target, {
+          const result = await initialiseDatabase(target, project, {
             applicationName: 'supabase-reconciler/init-db',
           });
           telemetry.metrics.dbCall('initialise', true, (performance.now() - started) / 1000);

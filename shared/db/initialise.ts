@@ -4,6 +4,7 @@
  */
 import { connectDatabase, type ConnectOptions } from './connect.ts';
 import { translateDbError } from './errors.ts';
+import type { ObjectKey } from '../k8s/objects.ts';
 import { loadMigrations, migrate, withMigrationLock, type Migration } from './migrations.ts';
 import { syncRolePasswords } from './role-passwords.ts';
 import type { DatabaseTarget } from './target.ts';
@@ -16,6 +17,11 @@ export interface InitialisationResult {
   readonly total: number;
   /** Login roles whose password this run changed. */
   readonly passwordsChanged: readonly string[];
+  /**
+   * Whether pg_graphql is installed: PostgREST's /graphql/v1 needs it. The server may not
+   * offer it, or it needs a superuser to create (it is not a trusted extension).
+   */
+  readonly graphql: boolean;
 }
 
 /** Options of initialiseDatabase. */
@@ -37,10 +43,14 @@ function bundledMigrations(): Promise<Migration[]> {
  * Applies pending migrations and syncs the login roles' passwords.
  * @param target - the database and the Secret's credentials (its password also becomes
  *   the login roles' password)
- * @throws ReconcilerError (PermanentError names the failing migration, statement and right)
+ * @param project - the SupabaseProject this is for: the login roles belong to the whole server,
+ *   and the server records which project set their password (see role-passwords.ts)
+ * @throws ReconcilerError (PermanentError names the failing migration, statement and right,
+ *   or the project whose password the login roles carry)
  */
 export async function initialiseDatabase(
   target: DatabaseTarget,
+  project: ObjectKey,
   options: InitialiseOptions = {},
 ): Promise<InitialisationResult> {
   const migrations = options.migrations ?? (await bundledMigrations());
@@ -51,11 +61,22 @@ export async function initialiseDatabase(
       const run = await migrate(client, target, migrations);
       let passwordsChanged: string[];
       try {
-        passwordsChanged = await syncRolePasswords(client, target.password);
+        passwordsChanged = await syncRolePasswords(client, target, project, {
+          timeoutMs: options.timeoutMs,
+          applicationName: options.applicationName,
+        });
       } catch (error) {
         throw translateDbError(error, target, "set the login roles' passwords");
       }
-      return { applied: run.applied, total: run.total, passwordsChanged };
+      const { rows } = await client.query<{ installed: boolean }>(
+        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_graphql') AS installed",
+      );
+      return {
+        applied: run.applied,
+        total: run.total,
+        passwordsChanged,
+        graphql: rows[0]?.installed === true,
+      };
     });
   } finally {
     await client.end().catch(() => undefined);

@@ -14,7 +14,7 @@ import type { DatabaseTarget } from './target.ts';
 
 /** One migration file. */
 export interface Migration {
-  /** The number prefix of the file, e.g. `0002`. Applied in ascending order. */
+  /** The prefix of the file, e.g. `0002` or `0002a`. Applied in ascending order. */
   readonly version: string;
   /** The file name, e.g. `0002_roles.sql`. */
   readonly name: string;
@@ -35,7 +35,14 @@ export interface MigrationRun {
 export const LEDGER_SCHEMA = 'supabase_reconciler';
 export const LEDGER_TABLE = `${LEDGER_SCHEMA}.schema_migrations`;
 
-const FILE_NAME = /^(\d{4})_[a-z0-9_]+\.sql$/;
+/**
+ * `NNNN_name.sql`, or `NNNNx_name.sql` (one lower-case letter after the number) for a fix
+ * that must run before a later migration already shipped: applied migrations are never
+ * edited, so a step that has to come between 0002 and 0003 is 0002a. Names sort by code
+ * unit, and `_` sorts before any letter, so 0002_roles < 0002a_set_membership < 0003_schemas;
+ * databases that applied 0003 already simply apply 0002a on their next run.
+ */
+const FILE_NAME = /^(\d{4}[a-z]?)_[a-z0-9_]+\.sql$/;
 // One lock per database; advisory locks are scoped to the database the session is in.
 const LOCK_KEY = 'supabase-reconciler/migrations';
 
@@ -53,7 +60,8 @@ export async function loadMigrations(dir: URL = bundledMigrationsDir()): Promise
   const migrations: Migration[] = [];
   for (const name of names) {
     const match = FILE_NAME.exec(name);
-    if (!match?.[1]) throw new Error(`migration file ${name} is not named NNNN_name.sql`);
+    if (!match?.[1])
+      throw new Error(`migration file ${name} is not named NNNN_name.sql or NNNNx_name.sql`);
     const sql = (await readFile(new URL(name, dir), 'utf8')).replace(/\r\n/g, '\n');
     if (migrations.some((m) => m.version === match[1])) {
       throw new Error(`two migration files have version ${match[1]}`);

@@ -4,6 +4,9 @@
  * namespace per test, a fresh database per test file, a bucket per test).
  */
 import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
   CoreV1Api,
@@ -15,7 +18,7 @@ import {
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import type { KubeConnection } from './kube.ts';
-import type { PostgresConnection } from './postgres.ts';
+import { startPostgres, type PostgresConnection, type PostgresEnvironment } from './postgres.ts';
 export { TEST_SUPERUSER } from './postgres.ts';
 import type { S3Connection } from './s3.ts';
 import { readState, requirePart } from './state.ts';
@@ -133,6 +136,26 @@ export async function freshDatabase(prefix = 't'): Promise<PostgresConnection> {
   return { ...base, database };
 }
 
+/**
+ * A PostgreSQL server of the calling test file's own, for tests of what belongs to a whole
+ * server (Supabase's login roles and their passwords, roles created by a non-superuser on a
+ * fresh server), so that no other test file sees or disturbs it. Starts in about 2 s;
+ * `stop()` it in an `after` hook.
+ */
+export async function privatePostgres(): Promise<PostgresEnvironment> {
+  const dir = await mkdtemp(join(tmpdir(), 'sbr-private-pg-'));
+  // PostgreSQL runs as another user when the tests run as root (see postgres.ts).
+  await chmod(dir, 0o755);
+  const server = await startPostgres(join(dir, 'postgres'));
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** The S3 server connection. @throws Error saying why it is missing */
 export function s3Connection(): S3Connection {
   return requirePart('the S3 server', readState().s3);
@@ -168,21 +191,4 @@ export async function freshBucket(prefix = 't'): Promise<string> {
     client.destroy();
   }
   return bucket;
-}
-
-/**
- * Runs `work` while no other test file changes server-wide PostgreSQL state that `work`
- * relies on (the Supabase login roles' passwords belong to the whole server, not to one
- * database). Test files are separate processes, so the lock is a PostgreSQL advisory lock,
- * taken in the maintenance database so that every test process shares it.
- */
-export async function withServerWideRoles<T>(work: () => Promise<T>): Promise<T> {
-  const client = new pg.Client({ ...postgresConnection() });
-  await client.connect();
-  try {
-    await client.query("SELECT pg_advisory_lock(hashtext('test-env/server-wide-roles'))");
-    return await work();
-  } finally {
-    await client.end();
-  }
 }

@@ -31,7 +31,6 @@ import {
   postgresConnection,
   startOtlpReceiver,
   uniqueSuffix,
-  withServerWideRoles,
 } from '../env/index.ts';
 import { createHarness } from '../fixtures/function-harness.ts';
 import {
@@ -64,7 +63,11 @@ function countingWrites(inner: ProjectStore): { store: ProjectStore; writes: () 
 }
 
 function deps(overrides: Partial<InitDbDeps> = {}): InitDbDeps {
-  return { ...stores(), initialise: (target) => initialiseDatabase(target), ...overrides };
+  return {
+    ...stores(),
+    initialise: (target, key) => initialiseDatabase(target, key),
+    ...overrides,
+  };
 }
 
 interface Setup {
@@ -137,7 +140,7 @@ describe('init-db', () => {
       event,
       deps({
         projects: counting.store,
-        initialise: async (target) => (secondResult = await initialiseDatabase(target)),
+        initialise: async (target, key) => (secondResult = await initialiseDatabase(target, key)),
       }),
       silent,
     );
@@ -153,8 +156,8 @@ describe('init-db', () => {
     const event = chainEventFor(CHAIN_EVENT.dependenciesValidated, project);
     const applied: string[][] = [];
     const recording = deps({
-      initialise: async (target) => {
-        const result = await initialiseDatabase(target);
+      initialise: async (target, key) => {
+        const result = await initialiseDatabase(target, key);
         applied.push([...result.applied]);
         return result;
       },
@@ -179,51 +182,6 @@ describe('init-db', () => {
       ledger.rows.map((r) => r.name),
       all,
     );
-  });
-
-  test('the login roles get the Secret password, and follow it when it changes', async () => {
-    // A dedicated superuser whose password the test can change (roles are server-wide).
-    const owner = `owner_${uniqueSuffix()}`;
-    const admin = new pg.Client({ ...postgresConnection() });
-    await admin.connect();
-    await admin.query(`CREATE ROLE ${owner} LOGIN SUPERUSER PASSWORD 'first-${owner}'`);
-    const { project, namespace } = await setup({ username: owner, password: `first-${owner}` });
-    const event = chainEventFor(CHAIN_EVENT.dependenciesValidated, project);
-    let changed: readonly string[] = [];
-    const tracking = deps({
-      initialise: async (target) => {
-        const result = await initialiseDatabase(target);
-        changed = result.passwordsChanged;
-        return result;
-      },
-    });
-    try {
-      // Other test files run init-db too, setting these server-wide roles' passwords.
-      await withServerWideRoles(async () => {
-        await handleInitDb(event, tracking, silent);
-        await loginAs('authenticator', `first-${owner}`);
-
-        await admin.query(`ALTER ROLE ${owner} PASSWORD 'second-${owner}'`);
-        await kube().core.patchNamespacedSecret(
-          { namespace, name: 'demo-db', body: { stringData: { password: `second-${owner}` } } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
-        await handleInitDb(event, tracking, silent);
-        assert.deepEqual([...changed].sort(), [
-          'authenticator',
-          'supabase_auth_admin',
-          'supabase_storage_admin',
-        ]);
-        await loginAs('authenticator', `second-${owner}`);
-        await loginAs('supabase_auth_admin', `second-${owner}`);
-        await assert.rejects(
-          loginAs('authenticator', `first-${owner}`),
-          /password authentication failed/,
-        );
-      });
-    } finally {
-      await admin.end();
-    }
   });
 
   test('a missing database Secret fails the project with a condition that says which Secret', async () => {
@@ -387,16 +345,3 @@ describe('init-db', () => {
     }
   });
 });
-
-async function loginAs(user: string, password: string): Promise<void> {
-  const pgEnv = postgresConnection();
-  const client = new pg.Client({
-    host: pgEnv.host,
-    port: pgEnv.port,
-    database: pgEnv.database,
-    user,
-    password,
-  });
-  await client.connect();
-  await client.end();
-}

@@ -29,7 +29,6 @@ import {
   s3Connection,
   startOtlpReceiver,
   type OtlpReceiver,
-  withServerWideRoles,
 } from '../env/index.ts';
 import { createHarness, type Harness } from '../fixtures/function-harness.ts';
 import {
@@ -123,8 +122,7 @@ test('add event -> validate-deps -> init-db -> secrets: every condition True, on
 
   const validated = replyOf(await deliver(validateDeps, apiServerEvent(created, 'add')));
   assert.equal(validated.type, CHAIN_EVENT.dependenciesValidated);
-  // init-db sets the server-wide login roles' passwords; other files check them.
-  const initialised = replyOf(await withServerWideRoles(() => deliver(initDb, validated)));
+  const initialised = replyOf(await deliver(initDb, validated));
   assert.equal(initialised.type, CHAIN_EVENT.databaseInitialized);
   const ready = replyOf(await deliver(secrets, initialised));
   assert.equal(ready.type, CHAIN_EVENT.secretsReady);
