@@ -67,6 +67,9 @@ describe('ApiServerSource events', () => {
     ['apiserver-update-labels-only', { start: false, reason: 'NoNewGeneration' }],
     ['apiserver-update-new-generation', { start: true, reason: 'NewGeneration' }],
     ['apiserver-delete', { start: false, reason: 'Deleting' }],
+    // As the real adapter sends a deletion: generation bumped past observedGeneration.
+    ['apiserver-update-deletion-requested', { start: false, reason: 'Deleting' }],
+    ['apiserver-delete-finalizer-removed', { start: false, reason: 'Deleting' }],
   ] as const;
   for (const [fixture, expected] of decisions) {
     test(`${fixture}: ${expected.start ? 'starts a chain' : 'starts nothing'} (${expected.reason})`, () => {
@@ -266,5 +269,240 @@ describe('requests by annotation', () => {
       { lastHandledReconcileAt: 't1', lastHandledJwtRotation: 'r2' },
     );
     assert.deepEqual(handledRequestFields(undefined), {});
+  });
+});
+
+describe('deletion as the real ApiServerSource adapter reports it', () => {
+  test('the update announcing a deletion carries a new generation, and starts nothing', () => {
+    const event = resourceEvent('apiserver-update-deletion-requested');
+    assert.equal(event.action, 'update');
+    const { metadata, status } = event.object;
+    assert.ok(metadata.deletionTimestamp);
+    assert.deepEqual(metadata.finalizers, ['supabase.reconciler.dev/finalizer']);
+    // The fixture is only a test of the order of the checks if the generation alone would
+    // start a chain: setting deletionTimestamp bumped it past observedGeneration.
+    assert.equal(metadata.generation, 3);
+    assert.equal(status?.observedGeneration, 2);
+    assert.deepEqual(decideOnChange(event.object), { start: false, reason: 'Deleting' });
+  });
+
+  test('the final delete event still lists the finalizer that was just removed', () => {
+    const update = resourceEvent('apiserver-update-deletion-requested');
+    const deleted = resourceEvent('apiserver-delete-finalizer-removed');
+    assert.equal(deleted.action, 'delete');
+    assert.deepEqual(deleted.key, update.key);
+    assert.deepEqual(deleted.object.metadata.finalizers, ['supabase.reconciler.dev/finalizer']);
+    assert.notEqual(
+      deleted.object.metadata.resourceVersion,
+      update.object.metadata.resourceVersion,
+    );
+    const withoutVersion = (e: ResourceEvent) => ({
+      ...e.object,
+      metadata: { ...e.object.metadata, resourceVersion: '' },
+    });
+    assert.deepEqual(
+      withoutVersion(deleted),
+      withoutVersion(update),
+      'only resourceVersion differs',
+    );
+  });
+
+  test('the delete event of an object that never had a finalizer has no deletionTimestamp', () => {
+    const event = resourceEvent('apiserver-delete-no-finalizer');
+    assert.equal(event.action, 'delete');
+    assert.deepEqual(event.key, { namespace: 'team-a', name: 'demo' });
+    assert.equal(event.object.metadata.deletionTimestamp, undefined);
+    assert.equal(event.object.metadata.finalizers, undefined);
+    // So the object alone does not say it is gone: only the event type does (resolvePhaseTarget
+    // drops delete events by their action; shared/reconcile/phase.test.ts).
+    assert.equal(decideOnChange(event.object).start, true);
+  });
+});
+
+describe('what ApiServerSource events are refused', () => {
+  const addFixture = eventFixture('apiserver-add');
+  const addObject = JSON.parse(addFixture.body) as Record<string, unknown> & {
+    metadata: Record<string, unknown>;
+  };
+  function withBody(body: string) {
+    return () => parseEvent(receive({ ...addFixture, body }), projectAccepts);
+  }
+  function withObject(change: (object: typeof addObject) => object) {
+    return withBody(JSON.stringify(change(structuredClone(addObject))));
+  }
+
+  test('an object of the right kind in another API version is refused', () => {
+    assert.throws(
+      withObject((o) => ({ ...o, apiVersion: 'supabase.reconciler.dev/v1beta1' })),
+      malformed(/about a supabase.reconciler.dev\/v1beta1 SupabaseProject; this function handles/),
+    );
+  });
+
+  test('an object of another kind in the right API version is refused', () => {
+    assert.throws(
+      withObject((o) => ({ ...o, kind: 'SupabaseBackup' })),
+      malformed(/about a supabase.reconciler.dev\/v1alpha1 SupabaseBackup; this function handles/),
+    );
+  });
+
+  test('without a resource to match, any kind is accepted', () => {
+    const parsed = parseEvent(
+      receive({ ...addFixture, body: JSON.stringify({ ...addObject, kind: 'SupabaseBackup' }) }),
+      { types: projectAccepts.types },
+    );
+    assert.equal(parsed.kind === 'resource' && parsed.object.kind, 'SupabaseBackup');
+  });
+
+  test('an object with an empty uid is refused, naming the field', () => {
+    assert.throws(
+      withObject((o) => ({ ...o, metadata: { ...o.metadata, uid: '' } })),
+      malformed(/^the event data \(the object\) is not valid: \/metadata\/uid /),
+    );
+  });
+
+  const noData = [
+    ['an empty body', ''],
+    ['a blank body', '   '],
+    ['a JSON null', 'null'],
+  ] as const;
+  for (const [what, body] of noData) {
+    test(`${what} is an event without data`, () => {
+      assert.throws(withBody(body), malformed(/^the event has no data: .*mode: Resource/));
+    });
+  }
+
+  test('a structured event without data is an event without data', () => {
+    const structured = HTTP.structured(
+      new CloudEvent({ type: API_SERVER_EVENT.add, source: 'https://10.96.0.1:443' }),
+    );
+    assert.throws(
+      () => parseEvent(receive(structured as HttpFixture), projectAccepts),
+      malformed(/^the event has no data/),
+    );
+  });
+
+  test('data that is not JSON is refused as such', () => {
+    // The SDK parses JSON objects itself; a JSON value it leaves as text is parsed here.
+    assert.throws(withBody('nul'), malformed(/^the event data is not JSON$/));
+  });
+
+  test('data that is JSON but no object is refused, naming the object', () => {
+    assert.throws(withBody('[]'), malformed(/^the event data \(the object\) is not valid: /));
+  });
+
+  test('a type the function accepts but no parser knows is refused as such', () => {
+    const event = receive({
+      headers: { ...addFixture.headers, 'ce-type': 'com.example.widget.changed' },
+      body: addFixture.body,
+    });
+    assert.throws(
+      () => parseEvent(event, { types: ['com.example.widget.changed'] }),
+      malformed(/^event type "com.example.widget.changed" has no parser$/),
+    );
+  });
+
+  test('a type the function does not accept is refused with the accepted types listed', () => {
+    const fixture = eventFixture('apiserver-delete');
+    assert.throws(
+      () => parseEvent(receive(fixture), projectAccepts),
+      malformed(
+        /^event type "dev.knative.apiserver.resource.delete" is not handled here; expected one of: dev.knative.apiserver.resource.add, dev.knative.apiserver.resource.update, dev.reconciler.supabase.reconcile.requested$/,
+      ),
+    );
+  });
+});
+
+describe('chain event identity', () => {
+  const key = { namespace: 'team-a', name: 'demo' };
+  const accepts: Accepts = { types: [CHAIN_EVENT.secretsReady] };
+  function binaryWith(headers: Record<string, string>) {
+    const message = HTTP.binary(
+      chainEvent({ type: CHAIN_EVENT.secretsReady, from: 'secrets', key, uid: 'u', generation: 1 }),
+    );
+    return receive({
+      headers: { ...(message.headers as Record<string, string>), ...headers },
+      body: String(message.body),
+    });
+  }
+  function structuredWith(extensions: Record<string, unknown>) {
+    const body = {
+      specversion: '1.0',
+      id: 'c1',
+      type: CHAIN_EVENT.secretsReady,
+      source: '/supabase-reconciler/secrets',
+      subject: 'namespaces/team-a/supabaseprojects/demo',
+      datacontenttype: 'application/json',
+      data: {},
+      projectuid: 'u',
+      generation: 1,
+      ...extensions,
+    };
+    return receive({
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  test('an empty projectuid is refused as missing', () => {
+    assert.throws(
+      () => parseEvent(binaryWith({ 'ce-projectuid': '' }), accepts),
+      malformed(/^extension projectuid \(the project's uid\) is missing$/),
+    );
+  });
+
+  test('a generation of several digits is read whole, in binary and structured mode', () => {
+    for (const event of [
+      binaryWith({ 'ce-generation': '12' }),
+      structuredWith({ generation: 12 }),
+    ]) {
+      const parsed = parseEvent(event, accepts);
+      assert.equal(parsed.kind === 'chain' && parsed.generation, 12);
+    }
+  });
+
+  const notGenerations = [
+    ['+3', binaryWith({ 'ce-generation': '+3' }), '"\\+3"'],
+    ['0x3', binaryWith({ 'ce-generation': '0x3' }), '"0x3"'],
+    ['3e0', binaryWith({ 'ce-generation': '3e0' }), '"3e0"'],
+    ['3.0', binaryWith({ 'ce-generation': '3.0' }), '"3.0"'],
+    ['2.5 (structured)', structuredWith({ generation: 2.5 }), '2.5'],
+    ['[5] (structured)', structuredWith({ generation: [5] }), '\\[5\\]'],
+    ['true (structured)', structuredWith({ generation: true }), 'true'],
+  ] as const;
+  for (const [what, event, shown] of notGenerations) {
+    test(`generation ${what} is refused: only decimal digits make a generation`, () => {
+      assert.throws(
+        () => parseEvent(event, accepts),
+        malformed(new RegExp(`^extension generation must be a positive integer, got ${shown}$`)),
+      );
+    });
+  }
+});
+
+describe('reconcile requests as a user makes them', () => {
+  const { object } = resourceEvent('apiserver-update-own-status-write');
+
+  test('the annotation a user sets is supabase.reconciler.dev/requestedAt', () => {
+    // The name is an API: users and tools write it literally (README), never our constant.
+    const requested = {
+      ...object,
+      metadata: {
+        ...object.metadata,
+        annotations: { 'supabase.reconciler.dev/requestedAt': '2026-06-21T08:00:00Z' },
+      },
+    };
+    assert.deepEqual(decideOnChange(requested), { start: true, reason: 'ReconcileRequested' });
+    assert.deepEqual(handledRequestFields(requested.metadata.annotations), {
+      lastHandledReconcileAt: '2026-06-21T08:00:00Z',
+    });
+  });
+
+  test('removing a handled request annotation starts nothing', () => {
+    const removed = {
+      ...object,
+      status: { ...object.status, lastHandledReconcileAt: '2026-06-20T10:00:00Z' },
+    };
+    assert.equal(removed.metadata.annotations, undefined);
+    assert.deepEqual(decideOnChange(removed), { start: false, reason: 'NoNewGeneration' });
   });
 });

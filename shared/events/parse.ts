@@ -81,10 +81,10 @@ function parseResourceEvent(
   action: ResourceAction,
   accepts: Accepts,
 ): ResourceEvent {
-  // An empty body arrives as data "" in binary mode.
-  const data =
-    typeof event.data === 'string' && event.data.trim() !== '' ? parseJson(event.data) : event.data;
-  if (data === undefined || data === null || data === '') {
+  // An empty body arrives as data "" in binary mode; a blank one is no data either.
+  const text = typeof event.data === 'string' ? event.data.trim() : undefined;
+  const data = text === undefined ? event.data : text === '' ? undefined : parseJson(text);
+  if (data === undefined || data === null) {
     throw new MalformedEventError(
       'the event has no data: ApiServerSource must run with `mode: Resource` so that the object is the data',
     );
