@@ -1,22 +1,38 @@
 #!/usr/bin/env bash
-# Usage: envtest-assets.sh kube|s3
+# Usage: envtest-assets.sh kube|controllers|kwok|s3
 #
 # Prints the directory that holds real server binaries for the test environment, building
 # them first if needed:
-#   kube  `kube-apiserver` and `etcd`, the Kubernetes API server (as Kubebuilder's envtest runs it)
-#   s3    `versitygw`, an S3-protocol gateway over a local directory that verifies SigV4
-#         signatures as S3 does
+#   kube         `kube-apiserver` and `etcd`, the Kubernetes API server (as Kubebuilder's
+#                envtest runs it)
+#   controllers  `kube-controller-manager` and `kube-scheduler`, from the same Kubernetes
+#                release as the API server
+#   kwok         `kwok`, which simulates Nodes and their Pods without containers, and
+#                `kwok-stages.yaml`, the kwok module's own fast stages (kwok has none built in)
+#   s3           `versitygw`, an S3-protocol gateway over a local directory that verifies SigV4
+#                signatures as S3 does
 #
 # kube: when KUBEBUILDER_ASSETS is set (Kubebuilder's envtest convention), that directory is
-# used as is. Otherwise, and always for s3, the binaries are built from their published Go
-# modules (kube-apiserver and etcd pinned in test/env/assets/go.mod, versitygw below) into a
-# cache outside the repository, so only the first run pays the build (6.5 minutes from empty Go caches on 2
-# cores). SBR_ENVTEST_CACHE overrides the cache directory.
+# used as is. controllers, kwok: KUBEBUILDER_ASSETS is used when it holds every file of the
+# part, else they are built (setup-envtest ships neither). Otherwise, and always for s3, the
+# binaries are built from their published Go modules (Kubernetes and etcd pinned in
+# test/env/assets/go.mod, kwok and versitygw below) into a cache outside the repository, so
+# only the first run pays the build (measured from empty Go caches on 2 cores: kube 6.5
+# minutes; controllers and kwok a few minutes more). SBR_ENVTEST_CACHE overrides the cache
+# directory.
 #
 # Progress goes to stderr; the only line on stdout is the directory.
 set -euo pipefail
 
 VERSITYGW_VERSION=v1.8.0
+# kwok stays out of the assets module: its requirements would upgrade modules the API server
+# and etcd share with it (otel, grpc, x/net), so it is built by its own go.mod.
+KWOK_VERSION=v0.8.0
+# The stages of the kwok module (kustomize/stage/) that make Nodes Ready, keep their Leases,
+# and take Pods to Running/Ready, Succeeded and away. Pods stay as a stage left them: a test
+# may set one unready through the status subresource and kwok leaves it so.
+KWOK_STAGES=(node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease
+  pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete)
 
 part="${1:-}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,6 +63,19 @@ case "$part" in
     what="kube-apiserver $k8s_version and etcd $etcd_version"
     alternative="or set KUBEBUILDER_ASSETS to a directory containing both binaries (for example the output of: setup-envtest use ${k8s_version#v} -p path)."
     ;;
+  controllers)
+    k8s_version="$(module_version k8s.io/kubernetes)"
+    binaries=(kube-controller-manager kube-scheduler)
+    dir="$cache_root/kube-controllers-$k8s_version"
+    what="kube-controller-manager and kube-scheduler $k8s_version"
+    alternative="or put both binaries (Kubernetes $k8s_version) into the directory named by KUBEBUILDER_ASSETS."
+    ;;
+  kwok)
+    binaries=(kwok kwok-stages.yaml)
+    dir="$cache_root/kwok-$KWOK_VERSION"
+    what="kwok $KWOK_VERSION (simulated Nodes and Pods)"
+    alternative="or put kwok $KWOK_VERSION and kwok-stages.yaml (its kustomize/stage files ${KWOK_STAGES[*]}, as one YAML stream) into the directory named by KUBEBUILDER_ASSETS."
+    ;;
   s3)
     dir="$cache_root/versitygw-$VERSITYGW_VERSION"
     binaries=(versitygw)
@@ -54,14 +83,30 @@ case "$part" in
     alternative="or build github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION elsewhere and copy it to $dir/versitygw."
     ;;
   *)
-    echo "usage: $0 kube|s3" >&2
+    echo "usage: $0 kube|controllers|kwok|s3" >&2
     exit 2
     ;;
 esac
 
-have_all() { for bin in "${binaries[@]}"; do [ -x "$dir/$bin" ] || return 1; done; }
+have_all() {
+  local file
+  for file in "${binaries[@]}"; do
+    case "$file" in
+      *.yaml) [ -f "$1/$file" ] || return 1 ;;
+      *) [ -x "$1/$file" ] || return 1 ;;
+    esac
+  done
+}
 
-if have_all; then
+# The optional parts are looked up in KUBEBUILDER_ASSETS first, then built.
+if [ "$part" = controllers ] || [ "$part" = kwok ]; then
+  if [ -n "${KUBEBUILDER_ASSETS:-}" ] && have_all "$KUBEBUILDER_ASSETS"; then
+    echo "$KUBEBUILDER_ASSETS"
+    exit 0
+  fi
+fi
+
+if have_all "$dir"; then
   echo "$dir"
   exit 0
 fi
@@ -75,7 +120,7 @@ mkdir -p "$cache_root"
 # One build at a time per cache: parallel test runs on one machine share it.
 exec 9>"$cache_root/.build-$part.lock"
 flock 9
-if have_all; then
+if have_all "$dir"; then
   echo "$dir"
   exit 0
 fi
@@ -99,6 +144,34 @@ case "$part" in
       go build -trimpath -ldflags "-s -w" -o "$staging/etcd" go.etcd.io/etcd/server/v3
     ) >&2
     ;;
+  controllers)
+    minor="${k8s_version#v1.}"
+    minor="${minor%%.*}"
+    version_pkg=k8s.io/component-base/version
+    (
+      cd "$module_dir"
+      export GOFLAGS=-mod=readonly
+      for bin in "${binaries[@]}"; do
+        go build -trimpath \
+          -ldflags "-s -w -X $version_pkg.gitVersion=$k8s_version -X $version_pkg.gitMajor=1 -X $version_pkg.gitMinor=$minor" \
+          -o "$staging/$bin" "k8s.io/kubernetes/cmd/$bin"
+      done
+    ) >&2
+    ;;
+  kwok)
+    # Outside any module (a scratch directory), so kwok's own go.mod decides its dependencies.
+    (
+      cd "$staging"
+      GOBIN="$staging" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+      source_dir="$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" |
+        awk -F'"' '$2 == "Dir" { print $4 }')"
+      for stage in "${KWOK_STAGES[@]}"; do
+        echo "---"
+        echo "# sigs.k8s.io/kwok@$KWOK_VERSION kustomize/stage/$stage.yaml"
+        cat "$source_dir/kustomize/stage/$stage.yaml"
+      done >"$staging/kwok-stages.yaml"
+    ) >&2
+    ;;
   s3)
     # versitygw's own go.mod decides its dependencies (it has no replace directives).
     GOBIN="$staging" go install -trimpath -ldflags "-s -w" \
@@ -106,6 +179,6 @@ case "$part" in
     ;;
 esac
 mkdir -p "$dir"
-for bin in "${binaries[@]}"; do mv "$staging/$bin" "$dir/"; done
+for file in "${binaries[@]}"; do mv "$staging/$file" "$dir/"; done
 echo "envtest-assets: built $what in $((SECONDS - started)) s" >&2
 echo "$dir"

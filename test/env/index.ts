@@ -1,62 +1,35 @@
 /**
- * What test files use of the test environment: connections to the real kube-apiserver,
- * PostgreSQL, S3 server and an in-process OTLP receiver, plus isolation helpers (a fresh
- * namespace per test, a fresh database per test file, a bucket per test).
+ * What test files use of the test environment: connections to the real kube-apiserver (with
+ * controllers and simulated Nodes), PostgreSQL, S3 server and an in-process OTLP receiver,
+ * plus isolation helpers (a fresh namespace per test, a fresh database per test file, a
+ * bucket per test) and workload helpers (rollouts, Pod readiness).
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ApiextensionsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
-import type { KubeConnection } from './kube.ts';
+import { kube } from './clients.ts';
+import { installCrd, type CrdManifest } from './crd.ts';
 import { startPostgres, type PostgresConnection, type PostgresEnvironment } from './postgres.ts';
 export { TEST_SUPERUSER } from './postgres.ts';
 import type { S3Connection } from './s3.ts';
 import { readState, requirePart } from './state.ts';
 
 export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
+export { clusterConnection, kube, kubeConnection, type KubeClients } from './clients.ts';
+export type { CrdManifest } from './crd.ts';
+export {
+  setPodsReady,
+  waitForDefaultServiceAccount,
+  waitForDeletion,
+  waitForRollout,
+} from './workloads.ts';
 
 /** A short random suffix that keeps names unique across tests and runs. */
 export function uniqueSuffix(): string {
   return randomBytes(4).toString('hex');
-}
-
-/** The kube-apiserver connection. @throws Error saying what to install when it is missing */
-export function kubeConnection(): KubeConnection {
-  return requirePart('the Kubernetes API server', readState().kube);
-}
-
-/** Clients for the test API server, as the administrator. */
-export interface KubeClients {
-  readonly kubeConfig: KubeConfig;
-  readonly core: CoreV1Api;
-  readonly customObjects: CustomObjectsApi;
-  readonly apiExtensions: ApiextensionsV1Api;
-}
-
-let clients: KubeClients | undefined;
-
-/** Clients for the test API server (built once per test file). */
-export function kube(): KubeClients {
-  if (clients) return clients;
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(kubeConnection().kubeconfigPath);
-  clients = {
-    kubeConfig,
-    core: kubeConfig.makeApiClient(CoreV1Api),
-    customObjects: kubeConfig.makeApiClient(CustomObjectsApi),
-    apiExtensions: kubeConfig.makeApiClient(ApiextensionsV1Api),
-  };
-  return clients;
 }
 
 /**
@@ -76,39 +49,12 @@ export async function freshNamespace(prefix = 't'): Promise<string> {
 }
 
 /**
- * A CRD as plain JSON, as it is written in YAML. (The client's generated model renames
- * `default` to `_default`, so manifests are not typed with it.)
- */
-export interface CrdManifest {
-  readonly apiVersion: 'apiextensions.k8s.io/v1';
-  readonly kind: 'CustomResourceDefinition';
-  readonly metadata: { readonly name: string };
-  readonly spec: Readonly<Record<string, unknown>>;
-}
-
-/**
  * Installs (server-side applies) a CRD and waits until the API server reports it
  * Established, so its resources can be used at once. Idempotent, so test files running
  * in parallel may all apply the same CRD.
  */
 export async function applyCrd(crd: CrdManifest, timeoutMs = 30_000): Promise<void> {
-  const { name } = crd.metadata;
-  const { apiExtensions } = kube();
-  await apiExtensions.patchCustomResourceDefinition(
-    { name, body: crd, fieldManager: 'test-env', force: true },
-    setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-  );
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const current = await apiExtensions.readCustomResourceDefinition({ name });
-    const established = current.status?.conditions?.some(
-      (c) => c.type === 'Established' && c.status === 'True',
-    );
-    if (established) return;
-    if (Date.now() > deadline)
-      throw new Error(`CRD ${name} was not Established within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await installCrd(kube().apiExtensions, crd, timeoutMs);
 }
 
 /** The PostgreSQL superuser connection. @throws Error saying why it is missing */

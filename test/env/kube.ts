@@ -22,20 +22,40 @@ export interface KubeConnection {
   readonly kubeconfigPath: string;
 }
 
+/**
+ * What the controllers of the test cluster (test/env/cluster.ts) need from the control plane:
+ * the files a real cluster's kube-controller-manager and kube-scheduler are started with.
+ */
+export interface ControlPlaneFiles {
+  /** The PEM of the API server's self-signed serving certificate (its own CA). */
+  readonly caPath: string;
+  /** The private key of the key pair whose public half verifies service-account tokens. */
+  readonly serviceAccountKeyPath: string;
+  /** Kubeconfig of the token user `system:kube-controller-manager`. */
+  readonly controllerManagerKubeconfigPath: string;
+  /** Kubeconfig of the token user `system:kube-scheduler`. */
+  readonly schedulerKubeconfigPath: string;
+}
+
 /** A running etcd + kube-apiserver pair. */
 export interface KubeEnvironment extends KubeConnection {
+  readonly controlPlane: ControlPlaneFiles;
   stop(): Promise<void>;
 }
 
 /**
  * Finds (or builds, on the first run) the directory holding the binaries of one part of
- * the test environment: `kube` (kube-apiserver, etcd) or `s3` (versitygw).
+ * the test environment: `kube` (kube-apiserver, etcd), `controllers` (kube-controller-manager,
+ * kube-scheduler), `kwok` (kwok and its stages) or `s3` (versitygw).
  * @param repoRoot - the repository root, where scripts/envtest-assets.sh lives
  * @param part - which binaries
  * @returns the directory of the binaries
  * @throws Error whose message says what to install or set when they cannot be had
  */
-export async function resolveAssets(repoRoot: string, part: 'kube' | 's3'): Promise<string> {
+export async function resolveAssets(
+  repoRoot: string,
+  part: 'kube' | 'controllers' | 'kwok' | 's3',
+): Promise<string> {
   try {
     // The script may build for minutes on a first run; its progress goes to our stderr.
     const child = run('bash', [join(repoRoot, 'scripts/envtest-assets.sh'), part], {
@@ -60,9 +80,8 @@ export async function resolveAssets(repoRoot: string, part: 'kube' | 's3'): Prom
 
 /**
  * Starts etcd and a kube-apiserver on loopback with token authentication and RBAC,
- * anonymous access off, as a real cluster's control plane would run (without the
- * controller-manager and scheduler: nothing creates Pods or garbage-collects, as in
- * Kubebuilder's envtest).
+ * anonymous access off, as a real cluster's control plane would run. The controller-manager,
+ * scheduler and simulated Nodes are started apart, once this is ready (test/env/cluster.ts).
  * @param assetsDir - directory with the `kube-apiserver` and `etcd` binaries
  * @param workDir - an empty scratch directory for data, certificates and logs
  * @returns the connection and a stop function
@@ -74,6 +93,7 @@ export async function startKube(assetsDir: string, workDir: string): Promise<Kub
     const api = await startApiServer(assetsDir, workDir, etcd.url);
     return {
       ...api.connection,
+      controlPlane: api.controlPlane,
       async stop() {
         await api.process.stop();
         await etcd.process.stop();
@@ -124,7 +144,11 @@ async function startApiServer(
   assetsDir: string,
   workDir: string,
   etcdUrl: string,
-): Promise<{ connection: KubeConnection; process: ManagedProcess }> {
+): Promise<{
+  connection: KubeConnection;
+  controlPlane: ControlPlaneFiles;
+  process: ManagedProcess;
+}> {
   const certDir = join(workDir, 'certs');
   await mkdir(certDir, { recursive: true });
   // One RSA key pair both signs and verifies service-account tokens.
@@ -134,11 +158,22 @@ async function startApiServer(
   await writeFile(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   await writeFile(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
   const adminToken = randomBytes(24).toString('hex');
+  const controllerManagerToken = randomBytes(24).toString('hex');
+  const schedulerToken = randomBytes(24).toString('hex');
   const tokenFile = join(certDir, 'tokens.csv');
-  // token,user,uid,"group1,group2": system:masters is the cluster-admin group that RBAC always allows.
-  await writeFile(tokenFile, `${adminToken},test-admin,test-admin,"system:masters"\n`, {
-    mode: 0o600,
-  });
+  // token,user,uid,"group1,group2": system:masters is the cluster-admin group that RBAC always
+  // allows. The controllers get the user names their built-in RBAC roles are bound to
+  // (system:kube-controller-manager, system:kube-scheduler), as kubeadm's certificates give them.
+  await writeFile(
+    tokenFile,
+    [
+      `${adminToken},test-admin,test-admin,"system:masters"`,
+      `${controllerManagerToken},system:kube-controller-manager,system:kube-controller-manager`,
+      `${schedulerToken},system:kube-scheduler,system:kube-scheduler`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
 
   const port = await freePort();
   const server = `https://127.0.0.1:${port}`;
@@ -159,8 +194,8 @@ async function startApiServer(
       '--anonymous-auth=false',
       '--authorization-mode=RBAC',
       '--allow-privileged=true',
-      // No controller-manager creates the `default` ServiceAccount in new namespaces.
-      '--disable-admission-plugins=ServiceAccount',
+      // The ServiceAccount admission plugin stays on, as in a real cluster: the
+      // controller-manager creates each namespace's `default` ServiceAccount, and Pods get it.
       '--v=1',
     ],
     join(workDir, 'kube-apiserver.log'),
@@ -186,8 +221,46 @@ async function startApiServer(
   );
 
   const kubeconfigPath = join(workDir, 'kubeconfig');
+  const controllerManagerKubeconfigPath = join(workDir, 'kube-controller-manager.kubeconfig');
+  const schedulerKubeconfigPath = join(workDir, 'kube-scheduler.kubeconfig');
+  await Promise.all([
+    writeKubeconfig(kubeconfigPath, server, caPem, 'test-admin', adminToken),
+    writeKubeconfig(
+      controllerManagerKubeconfigPath,
+      server,
+      caPem,
+      'system:kube-controller-manager',
+      controllerManagerToken,
+    ),
+    writeKubeconfig(
+      schedulerKubeconfigPath,
+      server,
+      caPem,
+      'system:kube-scheduler',
+      schedulerToken,
+    ),
+  ]);
+  return {
+    connection: { server, caPem, adminToken, kubeconfigPath },
+    controlPlane: {
+      caPath: certFile,
+      serviceAccountKeyPath: saKey,
+      controllerManagerKubeconfigPath,
+      schedulerKubeconfigPath,
+    },
+    process: proc,
+  };
+}
+
+async function writeKubeconfig(
+  path: string,
+  server: string,
+  caPem: string,
+  user: string,
+  token: string,
+): Promise<void> {
   await writeFile(
-    kubeconfigPath,
+    path,
     stringify({
       apiVersion: 'v1',
       kind: 'Config',
@@ -200,13 +273,12 @@ async function startApiServer(
           },
         },
       ],
-      users: [{ name: 'test-admin', user: { token: adminToken } }],
-      contexts: [{ name: 'test', context: { cluster: 'test', user: 'test-admin' } }],
+      users: [{ name: user, user: { token } }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user } }],
       'current-context': 'test',
     }),
     { mode: 0o600 },
   );
-  return { connection: { server, caPem, adminToken, kubeconfigPath }, process: proc };
 }
 
 function readyz(server: string, ca: string, token: string): Promise<boolean> {

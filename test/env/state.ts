@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { ClusterConnection } from './cluster.ts';
 import type { KubeConnection } from './kube.ts';
 import type { PostgresConnection } from './postgres.ts';
 import type { S3Connection } from './s3.ts';
@@ -10,6 +11,8 @@ export type Part<T> =
 /** What the global setup started, handed to the test files (separate processes) as a file. */
 export interface EnvironmentState {
   readonly kube: Part<KubeConnection>;
+  /** The controllers and simulated Nodes; the API server works without them. */
+  readonly cluster: Part<ClusterConnection>;
   readonly postgres: Part<PostgresConnection>;
   readonly s3: Part<S3Connection>;
 }

@@ -53,6 +53,33 @@ test('without Go, the S3 part says what to install', async () => {
   assert.match(stderr, /Install Go/);
 });
 
+test('without Go, the controllers and kwok parts say what to install or set', async () => {
+  const controllers = await withoutGo('controllers');
+  assert.equal(controllers.code, 1);
+  assert.match(controllers.stderr, /needs kube-controller-manager and kube-scheduler v1\.36\.\d+/);
+  assert.match(controllers.stderr, /Install Go >= 1\.\d+/);
+  assert.match(controllers.stderr, /into the directory named by KUBEBUILDER_ASSETS/);
+
+  const kwok = await withoutGo('kwok');
+  assert.equal(kwok.code, 1);
+  assert.match(kwok.stderr, /needs kwok v\d+\.\d+\.\d+/);
+  assert.match(kwok.stderr, /kwok-stages\.yaml/);
+});
+
+test('the controllers and kwok are taken from KUBEBUILDER_ASSETS when it holds them', async () => {
+  const assets = await mkdtemp(join(tmpdir(), 'sbr-assets-'));
+  for (const bin of ['kube-controller-manager', 'kube-scheduler', 'kwok']) {
+    await writeFile(join(assets, bin), '', { mode: 0o755 });
+  }
+  await writeFile(join(assets, 'kwok-stages.yaml'), '');
+  const env = { PATH: await pathWithoutGo(), HOME: tmpdir(), KUBEBUILDER_ASSETS: assets };
+  const bash = (await run('bash', ['-c', 'command -v bash'])).stdout.trim();
+  for (const part of ['controllers', 'kwok']) {
+    const { stdout } = await run(bash, [script, part], { env });
+    assert.equal(stdout.trim(), assets);
+  }
+});
+
 test('a KUBEBUILDER_ASSETS without the binaries is named as the problem', async () => {
   const empty = await mkdtemp(join(tmpdir(), 'sbr-assets-'));
   await writeFile(join(empty, 'etcd'), '');
