@@ -1,14 +1,18 @@
 /** init-db's entry point: wiring only. */
+import { initDbSchema } from '../../shared/config/init-db.ts';
 import { initialiseDatabase } from '../../shared/db/initialise.ts';
 import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
+import { createEgressPolicy } from '../../shared/net/egress.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { runFunction } from '../../shared/runtime/run-function.ts';
 import { handleInitDb, type InitDbDeps } from './handler.ts';
 
 await runFunction({
-  setup: ({ telemetry }) => {
+  schema: initDbSchema,
+  setup: ({ config, telemetry }) => {
     const observe = observeApiCalls(telemetry.metrics);
+    const egress = createEgressPolicy(config.egress);
     const deps: InitDbDeps = {
       projects: kubeProjectStore({ observe }),
       secrets: kubeSecretStore({ observe }),
@@ -16,6 +20,7 @@ await runFunction({
         const started = performance.now();
         try {
           const result = await initialiseDatabase(target, project, {
+            egress,
             applicationName: 'supabase-reconciler/init-db',
           });
           telemetry.metrics.dbCall('initialise', true, (performance.now() - started) / 1000);

@@ -7,7 +7,7 @@ import {
   REQUIRED_STORAGE_SECRET_KEYS,
   isComponentEnabled,
 } from '../../shared/api/index.ts';
-import { describeTarget } from '../../shared/db/target.ts';
+import { describeTarget, type SslMode } from '../../shared/db/target.ts';
 import type { LiveProject } from '../../shared/reconcile/index.ts';
 import {
   readDatabaseTarget,
@@ -25,8 +25,17 @@ export type CheckResult =
       /** What was reached, for the condition message (no secret values). */
       readonly reached: string;
       readonly latencyMs?: number;
+      /** PostgreSQL only: the mode and how the connection is protected. */
+      readonly tls?: DatabaseTls;
     }
   | { readonly ok: false; readonly error: ReconcilerError };
+
+/** How the PostgreSQL connection is protected, for `status.dependencies.postgresql`. */
+export interface DatabaseTls {
+  readonly sslMode: SslMode;
+  readonly encrypted: boolean;
+  readonly serverVerified: boolean;
+}
 
 /** Runs a check; a ReconcilerError becomes a failed result, anything else (a bug) is thrown. */
 async function settle(check: () => Promise<CheckResult>): Promise<CheckResult> {
@@ -42,8 +51,15 @@ async function settle(check: () => Promise<CheckResult>): Promise<CheckResult> {
 export function checkPostgres(deps: ValidateDepsDeps, project: LiveProject): Promise<CheckResult> {
   return settle(async () => {
     const target = await readDatabaseTarget(deps.secrets, project);
-    const { latencyMs } = await deps.probeDatabase(target, { timeoutMs: deps.timeouts.postgresMs });
-    return { ok: true, reached: describeTarget(target), latencyMs };
+    const { latencyMs, encrypted, serverVerified } = await deps.probeDatabase(target, {
+      timeoutMs: deps.timeouts.postgresMs,
+    });
+    return {
+      ok: true,
+      reached: describeTarget(target),
+      latencyMs,
+      tls: { sslMode: target.sslMode, encrypted, serverVerified },
+    };
   });
 }
 

@@ -9,8 +9,10 @@
  * `lastHandledReconcileAt`; the project's finalizer; then, checked for real, the
  * PostgreSQLConnected and S3Connected conditions and `status.dependencies` (the database and
  * storage Secrets, the dashboard basic-auth Secret when referenced, a PostgreSQL connection,
- * a HeadBucket). Permanent problems fail the project (202, no reply); transient ones are
- * recorded and answered 503 so the broker retries.
+ * a HeadBucket, both through the egress policy), with the sslMode and whether the server was
+ * verified; a Warning Event on the project when its sslMode does not verify the server.
+ * Permanent problems fail the project (202, no reply); transient ones are recorded and
+ * answered 503 so the broker retries.
  */
 import { isSpanContextValid } from '@opentelemetry/api';
 import { API_GROUP_VERSION, KIND } from '../../shared/api/index.ts';
@@ -48,6 +50,7 @@ import {
   ownsPhase,
   startsChain,
 } from './status.ts';
+import { warnUnverifiedDatabase } from './warnings.ts';
 
 /** The events validate-deps handles. */
 export const VALIDATE_DEPS_ACCEPTS: Accepts = {
@@ -93,6 +96,8 @@ async function validate(
     checkPostgres(deps, target.project),
     checkS3(deps, target.project),
     checkDashboardAuth(deps, target.project),
+    // Once per chain, not on every redelivery.
+    fresh ? warnUnverifiedDatabase(deps, target, context) : undefined,
   ]);
   report(context, postgres, s3, fresh);
 

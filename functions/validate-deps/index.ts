@@ -1,8 +1,10 @@
 /** validate-deps' entry point: wiring only (config, clients, probes, HTTP). */
 import { validateDepsSchema } from '../../shared/config/validate-deps.ts';
 import { probeDatabase } from '../../shared/db/connect.ts';
+import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
+import { createEgressPolicy } from '../../shared/net/egress.ts';
 import { kubeProjectStore } from '../../shared/reconcile/index.ts';
 import { runFunction } from '../../shared/runtime/run-function.ts';
 import { probeBucket } from '../../shared/s3/probe.ts';
@@ -14,13 +16,15 @@ await runFunction({
     // Kubernetes clients load on the first event (KubeConfig.loadFromDefault: in-cluster
     // service account, or KUBECONFIG locally).
     const observe = observeApiCalls(telemetry.metrics);
+    const egress = createEgressPolicy(config.egress);
     return createValidateDepsHandler({
       name: config.functionName,
       projects: kubeProjectStore({ observe }),
       secrets: kubeSecretStore({ observe }),
       probeDatabase: (target, options) =>
-        probeDatabase(target, { ...options, applicationName: config.functionName }),
-      probeBucket,
+        probeDatabase(target, { ...options, egress, applicationName: config.functionName }),
+      probeBucket: (target, options) => probeBucket(target, { ...options, egress }),
+      events: kubeEventRecorder({ observe, component: config.functionName }),
       now: () => new Date(),
       timeouts: { postgresMs: config.probes.postgresTimeoutMs, s3Ms: config.probes.s3TimeoutMs },
     });

@@ -132,6 +132,8 @@ export function dependencyRecord(
     connected: true,
     ...(latencyMs === undefined ? {} : { latencyMs }),
     lastConnectedTime: keep ? (previous.lastConnectedTime ?? toKubeTime(now)) : toKubeTime(now),
+    // Stable from run to run for one spec and Secret: recorded every time, no churn.
+    ...(result.tls ? { ...result.tls } : {}),
   };
 }
 

@@ -13,6 +13,16 @@ export const DATABASE_SECRET_KEYS = {
   password: 'password',
 } as const;
 
+/**
+ * Optional keys of the database Secret. `ca.crt` (the Kubernetes convention, as in
+ * `kubernetes.io/tls` and cert-manager Secrets) holds the PEM CA certificate(s) that sslMode
+ * `verify-ca` and `verify-full` check the server's certificate against; without it they use
+ * the system's CAs.
+ */
+export const OPTIONAL_DATABASE_SECRET_KEYS = {
+  caCertificate: 'ca.crt',
+} as const;
+
 /** Keys of the Secret named by `spec.storage.secretRef` (camelCase, as upstream). */
 export const STORAGE_SECRET_KEYS = {
   endpoint: 'endpoint',

@@ -208,3 +208,28 @@ export function optionalUrl(
     return raw;
   });
 }
+
+/**
+ * A comma-separated list (spaces around items ignored, empty items dropped); empty when
+ * unset. Each item is checked by `problem`, and a bad item is named in the error: use it only
+ * for values that are not secret (addresses, names).
+ * @param problem - why an item is not acceptable, or undefined when it is
+ */
+export function list(
+  variables: string | readonly string[],
+  problem: (item: string) => string | undefined,
+): Setting<readonly string[]> {
+  return new Setting(names(variables), (raw, variable) => {
+    if (raw === undefined) return Object.freeze([]);
+    const items = raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    for (const item of items) {
+      const why = problem(item);
+      if (why !== undefined)
+        throw new InvalidSetting(`${variable} has "${item.slice(0, 100)}", which ${why}`);
+    }
+    return Object.freeze(items);
+  });
+}

@@ -3,6 +3,7 @@
  * bounds keep one event well inside Knative's request timeout; the broker retries a probe
  * that timed out, so a short bound costs nothing but a retry.
  */
+import { egressSchema } from './egress.ts';
 import { integer, type ConfigOf, type ConfigSchema } from './settings.ts';
 
 /** Defaults of validate-deps, in one place. */
@@ -13,8 +14,10 @@ export const VALIDATE_DEPS_DEFAULTS = Object.freeze({
 
 /** validate-deps' own settings, composed with the runtime's by parseConfig. */
 export const validateDepsSchema = {
+  /** Which addresses the probes may dial (the hosts come from tenants' Secrets). */
+  ...egressSchema,
   probes: {
-    /** Connect + `select 1` on the external PostgreSQL. */
+    /** The whole probe of the external PostgreSQL: connect, `select 1`, disconnect. */
     postgresTimeoutMs: integer('VALIDATE_DEPS_POSTGRES_TIMEOUT_MS', {
       default: VALIDATE_DEPS_DEFAULTS.postgresTimeoutMs,
       min: 100,

@@ -5,14 +5,8 @@
  */
 import { PermanentError, ReconcilerError, TransientError } from '../runtime/errors.ts';
 import { UNREACHABLE_CODES } from '../runtime/network-errors.ts';
+import { RedactedError } from '../secrets/redacted-error.ts';
 import { describeTarget, type DatabaseTarget } from './target.ts';
-
-/** The fields of a pg DatabaseError (and of Node socket errors) this module reads. */
-interface PgErrorLike {
-  readonly code?: string;
-  readonly message: string;
-  readonly where?: string;
-}
 
 /**
  * Maps a connection or query error to a ReconcilerError.
@@ -26,71 +20,68 @@ export function translateDbError(
   action: string,
 ): ReconcilerError {
   if (error instanceof ReconcilerError) return error;
-  const e = (error ?? {}) as PgErrorLike;
   const where = `${action} on ${describeTarget(target)}`;
-  const message = scrub(e.message, target);
-  const code = e.code ?? '';
+  const redacted = RedactedError.of(error, [target.password.reveal()]);
+  // The raw error may carry the password anywhere (a server can echo it in any field): only
+  // the scrubbed copy is kept, and only its message is quoted.
+  const cause = { cause: redacted };
+  const message = redacted.message;
+  const code = redacted.code ?? '';
   switch (true) {
     case code === '28P01':
       return new PermanentError(
         'AuthenticationFailed',
         `${where}: password authentication failed for user "${target.user}"; check the username and password keys of the database Secret`,
-        { cause: error },
+        cause,
       );
     case code === '28000':
       return new PermanentError(
         'AuthenticationFailed',
         `${where}: the server refused the connection (${message}); check pg_hba.conf and the sslMode of the SupabaseProject`,
-        { cause: error },
+        cause,
       );
     case code === '3D000':
       return new PermanentError(
         'DatabaseNotFound',
         `${where}: database "${target.database}" does not exist; create it or fix the database key of the database Secret`,
-        { cause: error },
+        cause,
       );
     case code === '42501':
-      return new PermanentError('InsufficientPrivilege', `${where}: ${message}`, { cause: error });
+      return new PermanentError('InsufficientPrivilege', `${where}: ${message}`, cause);
     case code.startsWith('08') ||
       code === '53300' ||
       code === '57P03' ||
       code === '40001' ||
       code === '40P01':
       // Connection exceptions, too many connections, starting up, serialization, deadlock.
-      return new TransientError(`${where}: ${message} (SQLSTATE ${code})`, { cause: error });
+      return new TransientError(`${where}: ${message} (SQLSTATE ${code})`, cause);
     case UNREACHABLE_CODES.has(code):
-      return new TransientError(`${where}: ${message}`, { cause: error });
+      return new TransientError(`${where}: ${message}`, cause);
     case code === 'ENOTFOUND':
       // A Service that does not exist yet looks the same as a typo; retrying covers both.
       return new TransientError(
         `${where}: host "${target.host}" was not found; check the host key of the database Secret`,
-        { cause: error },
+        cause,
       );
     case message.includes('does not support SSL'):
       return new PermanentError(
         'TLSNotOffered',
         `${where}: the server does not offer TLS, but sslMode "${target.sslMode}" requires it; enable ssl on the server or set spec.database.sslMode to disable or prefer`,
-        { cause: error },
+        cause,
       );
     case /self[- ]signed|unable to verify|certificate/i.test(message):
       return new PermanentError(
         'TLSVerificationFailed',
         `${where}: the server's TLS certificate could not be verified (${message}); use sslMode require, or give the server a certificate the reconciler trusts`,
-        { cause: error },
+        cause,
       );
     case message.includes('timeout') || message.includes('Connection terminated'):
-      return new TransientError(`${where}: ${message}`, { cause: error });
+      return new TransientError(`${where}: ${message}`, cause);
     case /^[0-9A-Z]{5}$/.test(code):
       return new PermanentError('SqlError', `${where}: ${message} (SQLSTATE ${code})`, {
-        cause: error,
+        cause,
       });
     default:
-      return new TransientError(`${where}: ${message || 'unknown error'}`, { cause: error });
+      return new TransientError(`${where}: ${message || 'unknown error'}`, cause);
   }
-}
-
-/** Defence in depth: a server message never echoes the password, but make sure of it. */
-function scrub(message: string, target: DatabaseTarget): string {
-  const password = target.password.reveal();
-  return password ? message.split(password).join('***') : message;
 }

@@ -51,7 +51,7 @@ function bundledMigrations(): Promise<Migration[]> {
 export async function initialiseDatabase(
   target: DatabaseTarget,
   project: ObjectKey,
-  options: InitialiseOptions = {},
+  options: InitialiseOptions,
 ): Promise<InitialisationResult> {
   const migrations = options.migrations ?? (await bundledMigrations());
   const client = await connectDatabase(target, options);
@@ -62,6 +62,7 @@ export async function initialiseDatabase(
       let passwordsChanged: string[];
       try {
         passwordsChanged = await syncRolePasswords(client, target, project, {
+          egress: options.egress,
           timeoutMs: options.timeoutMs,
           applicationName: options.applicationName,
         });

@@ -58,7 +58,7 @@ export async function syncRolePasswords(
   client: DatabaseClient,
   target: DatabaseTarget,
   project: ObjectKey,
-  options: SyncOptions = {},
+  options: SyncOptions,
 ): Promise<string[]> {
   const roles = options.roles ?? SERVICE_LOGIN_ROLES;
   const me: LoginRoleClaim = {

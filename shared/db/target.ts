@@ -20,9 +20,19 @@ export interface DatabaseTarget {
   /** Wrapped: a target that reaches a log line prints `[redacted]` for it. */
   readonly password: Sensitive;
   readonly sslMode: SslMode;
+  /**
+   * PEM CA certificate(s) from the database Secret's `ca.crt`, that `verify-ca` and
+   * `verify-full` trust instead of the system's CAs. Not a secret, but never logged either.
+   */
+  readonly caCertificate?: string | undefined;
 }
 
 /** `user@host:port/database (sslmode=...)`: how a target is named in messages (no password). */
 export function describeTarget(target: DatabaseTarget): string {
   return `${target.user}@${target.host}:${target.port}/${target.database} (sslmode=${target.sslMode})`;
+}
+
+/** Whether a mode verifies the server's certificate, and so who answers. */
+export function verifiesServer(mode: SslMode): boolean {
+  return mode === 'verify-ca' || mode === 'verify-full';
 }

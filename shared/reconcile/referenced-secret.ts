@@ -4,7 +4,12 @@
  * and non-empty. Problems are PermanentErrors whose messages name the Secret and the key,
  * never a value.
  */
-import { DATABASE_SECRET_KEYS, REQUIRED_DATABASE_SECRET_KEYS } from '../api/secret-keys.ts';
+import { X509Certificate } from 'node:crypto';
+import {
+  DATABASE_SECRET_KEYS,
+  OPTIONAL_DATABASE_SECRET_KEYS,
+  REQUIRED_DATABASE_SECRET_KEYS,
+} from '../api/secret-keys.ts';
 import type { SecretReference } from '../api/types.ts';
 import type { DatabaseTarget } from '../db/target.ts';
 import type { SecretStore } from '../k8s/secrets.ts';
@@ -16,16 +21,18 @@ import type { LiveProject } from './project-store.ts';
  * Reads a referenced Secret and returns the required keys' values.
  * @param what - how the Secret is called in messages, e.g. `database Secret`
  * @param field - the spec field holding the reference, e.g. `spec.database.secretRef`
+ * @param optional - keys read when present and non-empty
  * @throws PermanentError: SecretNamespaceNotAllowed, SecretNotFound, SecretKeyMissing, SecretKeyEmpty
  */
-export async function readReferencedSecret<K extends string>(
+export async function readReferencedSecret<K extends string, O extends string = never>(
   secrets: SecretStore,
   project: LiveProject,
   reference: SecretReference,
   required: readonly K[],
   what: string,
   field: string,
-): Promise<Record<K, Sensitive>> {
+  optional: readonly O[] = [],
+): Promise<Record<K, Sensitive> & Partial<Record<O, Sensitive>>> {
   const namespace = project.metadata.namespace;
   if (reference.namespace && reference.namespace !== namespace) {
     throw new PermanentError(
@@ -55,12 +62,18 @@ export async function readReferencedSecret<K extends string>(
     }
     values[key] = value;
   }
-  return values;
+  const present: Partial<Record<O, Sensitive>> = {};
+  for (const key of optional) {
+    const value = secret.data.get(key);
+    if (value !== undefined && !value.isBlank()) present[key] = value;
+  }
+  return { ...values, ...present };
 }
 
 /**
  * Reads the database Secret of a project and builds the connection target.
- * @throws PermanentError as readReferencedSecret, and InvalidPort
+ * @throws PermanentError as readReferencedSecret, InvalidPort, and InvalidCACertificate for a
+ *   `ca.crt` that is not a PEM certificate
  */
 export async function readDatabaseTarget(
   secrets: SecretStore,
@@ -74,6 +87,7 @@ export async function readDatabaseTarget(
     REQUIRED_DATABASE_SECRET_KEYS,
     'database Secret',
     'spec.database.secretRef',
+    [OPTIONAL_DATABASE_SECRET_KEYS.caCertificate],
   );
   // The port is not a secret; it may be shown.
   const portText = values[DATABASE_SECRET_KEYS.port].reveal().trim();
@@ -84,6 +98,8 @@ export async function readDatabaseTarget(
       `the database Secret "${reference.name}" has port "${portText}", which is not a port number (1-65535)`,
     );
   }
+  const ca = values[OPTIONAL_DATABASE_SECRET_KEYS.caCertificate];
+  const caCertificate = ca === undefined ? undefined : pemCertificate(ca, reference.name);
   return {
     host: values[DATABASE_SECRET_KEYS.host].reveal().trim(),
     port,
@@ -91,5 +107,20 @@ export async function readDatabaseTarget(
     user: values[DATABASE_SECRET_KEYS.username].reveal().trim(),
     password: values[DATABASE_SECRET_KEYS.password],
     sslMode: project.spec.database.sslMode ?? 'require',
+    ...(caCertificate === undefined ? {} : { caCertificate }),
   };
+}
+
+/** The database Secret's `ca.crt`, checked to be PEM certificates. */
+function pemCertificate(value: Sensitive, name: string): string {
+  const pem = value.reveal();
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw new PermanentError(
+      'InvalidCACertificate',
+      `the database Secret "${name}" has a "${OPTIONAL_DATABASE_SECRET_KEYS.caCertificate}" that is not a PEM certificate (-----BEGIN CERTIFICATE-----); put the CA certificate that signed the server's certificate there, or remove the key`,
+    );
+  }
+  return pem;
 }

@@ -4,8 +4,12 @@
  * S3 error codes: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
  *
  * The SDK's error objects are never passed on as a `cause`: a SignatureDoesNotMatch error
- * carries the access key id and the string that was signed. A scrubbed copy of the code and
- * message is kept instead.
+ * carries the access key id and the string that was signed. A scrubbed copy is kept instead.
+ *
+ * The endpoint comes from a tenant's Secret and may point at something that is not S3. What
+ * the remote side wrote (an S3 `<Message>`, an HTML or JSON body) never reaches a message,
+ * and so never a condition: only the HTTP status and an S3 error code that looks like one. The
+ * remote text stays in the scrubbed cause, for the operator's logs.
  */
 import {
   PermanentError,
@@ -14,6 +18,7 @@ import {
   TransientError,
 } from '../runtime/errors.ts';
 import { UNREACHABLE_CODES } from '../runtime/network-errors.ts';
+import { RedactedError } from '../secrets/redacted-error.ts';
 import { describeBucket, type BucketTarget } from './target.ts';
 
 /** The fields of an SDK service or network error this module reads. */
@@ -69,8 +74,13 @@ export function translateS3Error(
   const where = describeBucket(target);
   const status = e.$metadata?.httpStatusCode;
   const code = e.Code ?? e.code ?? e.name ?? 'Error';
-  const cause = { cause: new Error(scrub(`${code}: ${e.message ?? ''}`, target)) };
+  const cause = {
+    cause: RedactedError.of(error, [target.secretAccessKey.reveal(), target.accessKeyId.reveal()]),
+  };
   if (status === undefined) return networkError(e, where, timeoutMs, cause);
+  // An S3 answer is an XML error document with a code; anything else is not S3.
+  const s3Code = e.Code !== undefined && S3_CODE.test(e.Code) ? e.Code : undefined;
+  const codeNote = s3Code ? `, ${s3Code}` : '';
 
   const permanent = (reason: string, what: string) =>
     new PermanentError(reason, `${where}: ${what}`, cause);
@@ -98,22 +108,33 @@ export function translateS3Error(
     case WRONG_REGION_CODES.has(code) || status === 301:
       return permanent('S3WrongRegion', wrongRegion(e, target));
     case code === 'SlowDown' || code === 'TooManyRequests' || status === 429 || status === 503:
-      return new RateLimitedError(`${where}: the server asked to slow down (${code})`, cause);
+      return new RateLimitedError(
+        `${where}: the server asked to slow down (HTTP ${status}${codeNote})`,
+        cause,
+      );
     case status >= 500:
-      return new TransientError(`${where}: the server failed (HTTP ${status}, ${code})`, cause);
+      return new TransientError(`${where}: the server failed (HTTP ${status}${codeNote})`, cause);
     case status === 404:
       // A 404 without an S3 error code comes from something that is not an S3 API.
       return permanent(
         'S3EndpointInvalid',
         'the endpoint answered 404 without an S3 error code; check that the endpoint key of the storage Secret is the URL of the S3 API, and spec.storage.forcePathStyle',
       );
+    case s3Code === undefined:
+      return permanent(
+        'S3EndpointInvalid',
+        `the endpoint answered HTTP ${status} with something that is not an S3 error response; check that the endpoint key of the storage Secret is the URL of the S3 API, and spec.storage.forcePathStyle`,
+      );
     default:
       return permanent(
         'S3RequestRefused',
-        `the server refused the request (HTTP ${status}, ${code}: ${scrub(e.message ?? '', target)})`,
+        `the server refused the request (HTTP ${status}, ${s3Code}); see https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html for the code`,
       );
   }
 }
+
+/** What an S3 error code looks like (AccessDenied, XAdminUserNotFound, Foo.Bar). */
+const S3_CODE = /^[A-Za-z][A-Za-z0-9.]{0,63}$/;
 
 function networkError(
   e: S3ErrorLike,
@@ -142,18 +163,10 @@ function networkError(
 }
 
 function wrongRegion(e: S3ErrorLike, target: BucketTarget): string {
-  const actual = e.Region ?? e.$response?.headers?.['x-amz-bucket-region'];
+  const named = e.Region ?? e.$response?.headers?.['x-amz-bucket-region'];
+  // Quoted only when it looks like a region: it is the remote side's text.
+  const actual = named !== undefined && /^[a-z0-9-]{1,40}$/.test(named) ? named : undefined;
   return actual
     ? `the bucket is in region "${actual}", but the region key of the storage Secret says "${target.region}"; set it to "${actual}"`
     : `the server refused the region "${target.region}"; check the region key of the storage Secret`;
-}
-
-/** Defence in depth: a server message should never echo a key, but make sure of it. */
-function scrub(message: string, target: BucketTarget): string {
-  let out = message;
-  for (const secret of [target.secretAccessKey, target.accessKeyId]) {
-    const value = secret.reveal();
-    if (value !== '') out = out.split(value).join('***');
-  }
-  return out;
 }

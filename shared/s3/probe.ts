@@ -4,11 +4,20 @@
  * does not pay its module loading before it answers its health probe.
  */
 import type * as ClientS3 from '@aws-sdk/client-s3';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { isIP } from 'node:net';
+import type { EgressPolicy } from '../net/egress.ts';
 import { s3StatusCode, translateS3Error } from './errors.ts';
 import type { BucketTarget } from './target.ts';
 
 /** Options of a probe. */
 export interface BucketProbeOptions {
+  /**
+   * Which addresses may be dialled. Required: the endpoint comes from a tenant's Secret.
+   * Tests that reach the test servers on loopback pass a policy that allows loopback.
+   */
+  readonly egress: EgressPolicy;
   /** Gives up after this long (TransientError); each request of the probe has this bound. */
   readonly timeoutMs?: number | undefined;
 }
@@ -36,14 +45,24 @@ const AMBIGUOUS_HEAD_STATUSES = new Set([301, 400, 403, 404]);
  * missing permission. For those statuses a ListObjectsV2 (MaxKeys 1, needing the same
  * s3:ListBucket permission) follows, and its error code decides.
  * @throws ReconcilerError (PermanentError with reasons BucketNotFound, S3AccessDenied,
- *   S3WrongRegion, S3EndpointInvalid, S3TLSVerificationFailed, S3RequestRefused;
+ *   S3WrongRegion, S3EndpointInvalid, S3TLSVerificationFailed, S3RequestRefused,
+ *   EgressRefused;
  *   RateLimitedError for SlowDown; TransientError for timeouts, unreachable endpoints, 5xx)
  */
 export async function probeBucket(
   target: BucketTarget,
-  options: BucketProbeOptions = {},
+  options: BucketProbeOptions,
 ): Promise<BucketProbeResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_S3_TIMEOUT_MS;
+  const purpose = {
+    what: 'the S3 endpoint',
+    source: 'the endpoint key of the storage Secret',
+  };
+  // Sockets resolve host names through the policy's lookup, which checks what it returns;
+  // they skip lookup for an IP literal, so that is checked here.
+  const host = new URL(target.endpoint).hostname.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(host) !== 0) await options.egress.resolve(host, purpose);
+  const lookup = options.egress.lookupFor(purpose);
   sdk ??= import('@aws-sdk/client-s3');
   const { S3Client, HeadBucketCommand, ListObjectsV2Command } = await sdk;
   const client = new S3Client({
@@ -56,6 +75,8 @@ export async function probeBucket(
     },
     maxAttempts: 1,
     requestHandler: {
+      httpAgent: new HttpAgent({ lookup }),
+      httpsAgent: new HttpsAgent({ lookup }),
       connectionTimeout: timeoutMs,
       requestTimeout: timeoutMs,
       throwOnRequestTimeout: true,

@@ -6,6 +6,8 @@
 import { trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config/runtime-config.ts';
+import { ReconcilerError } from '../runtime/errors.ts';
+import { RedactedError } from '../secrets/redacted-error.ts';
 
 export type { Logger } from 'pino';
 
@@ -77,15 +79,42 @@ export function createLogger(options: LoggerOptions): Logger {
 /**
  * The parts of an error worth logging, with its `cause` chain flattened, so a wrapped
  * low-level error (a socket reset under a TransientError) is visible in one record.
+ *
+ * Causes go through redaction: a cause is printed in full only when it is a scrubbed copy
+ * (RedactedError, made by the boundary that caught it: shared/db, shared/s3) or one of the
+ * reconciler's own errors, whose messages never hold a secret. Any other cause may be a raw
+ * error that carries a secret in its message or fields (a server echoing the password), so
+ * only its type and code are printed; never a raw cause's other fields.
  */
 export function describeError(error: unknown, depth = 0): Record<string, unknown> {
   if (!(error instanceof Error)) return { message: String(error) };
-  const described: Record<string, unknown> = {
-    type: error.name,
-    message: error.message,
-    stack: error.stack,
-  };
+  const described: Record<string, unknown> =
+    error instanceof RedactedError
+      ? {
+          type: error.originalName,
+          ...(error.code === undefined ? {} : { code: error.code }),
+          message: error.message,
+          stack: error.stack,
+        }
+      : { type: error.name, message: error.message, stack: error.stack };
   if (error.cause !== undefined && depth < 5)
-    described.cause = describeError(error.cause, depth + 1);
+    described.cause = printable(error.cause)
+      ? describeError(error.cause, depth + 1)
+      : withheld(error.cause);
   return described;
+}
+
+function printable(cause: unknown): cause is Error {
+  return cause instanceof RedactedError || cause instanceof ReconcilerError;
+}
+
+/** What is printed of a cause nobody scrubbed: its type and a code that looks like one. */
+function withheld(cause: unknown): Record<string, unknown> {
+  const name = cause instanceof Error ? cause.name : typeof cause;
+  const code = (cause as { code?: unknown } | null)?.code;
+  return {
+    type: /^[\w$.]{1,64}$/.test(name) ? name : 'Error',
+    ...(typeof code === 'string' && /^[\w.-]{1,40}$/.test(code) ? { code } : {}),
+    message: '[not shown: a cause not scrubbed by the boundary that caught it]',
+  };
 }

@@ -18,6 +18,7 @@ import { Sensitive } from '../../shared/secrets/sensitive.ts';
 import { PermanentError, TransientError } from '../../shared/runtime/errors.ts';
 import { freePort } from '../env/ports.ts';
 import { freshDatabase, postgresConnection, TEST_SUPERUSER, uniqueSuffix } from '../env/index.ts';
+import { testEgress } from '../fixtures/egress.ts';
 
 function superuserTarget(database: string): DatabaseTarget {
   const pgEnv = postgresConnection();
@@ -53,7 +54,7 @@ describe('connecting', () => {
   });
 
   test('a probe connects, runs select 1 and reports the latency', async () => {
-    const result = await probeDatabase(superuserTarget(database));
+    const result = await probeDatabase(superuserTarget(database), { egress: testEgress });
     assert.ok(result.latencyMs >= 0 && result.latencyMs < 5000);
     assert.match(result.serverVersion, /^\d+/);
   });
@@ -67,13 +68,19 @@ describe('connecting', () => {
     } finally {
       await client.end();
     }
-    await probeDatabase({ ...superuserTarget(database), user, password: new Sensitive(password) });
+    await probeDatabase(
+      { ...superuserTarget(database), user, password: new Sensitive(password) },
+      { egress: testEgress },
+    );
   });
 
   test('a wrong password is permanent, says which key to check, and never shows the password', async () => {
     const password = 'not-the-password-Zq81';
     await assert.rejects(
-      probeDatabase({ ...superuserTarget(database), password: new Sensitive(password) }),
+      probeDatabase(
+        { ...superuserTarget(database), password: new Sensitive(password) },
+        { egress: testEgress },
+      ),
       (error: unknown) => {
         permanent(
           'AuthenticationFailed',
@@ -89,7 +96,7 @@ describe('connecting', () => {
 
   test('a missing database is permanent and named', async () => {
     await assert.rejects(
-      probeDatabase(superuserTarget('no_such_db')),
+      probeDatabase(superuserTarget('no_such_db'), { egress: testEgress }),
       permanent('DatabaseNotFound', /database "no_such_db" does not exist/),
     );
   });
@@ -98,7 +105,10 @@ describe('connecting', () => {
     const port = await freePort();
     const started = Date.now();
     await assert.rejects(
-      probeDatabase({ ...superuserTarget(database), port }, { timeoutMs: 2000 }),
+      probeDatabase(
+        { ...superuserTarget(database), port },
+        { egress: testEgress, timeoutMs: 2000 },
+      ),
       (error: unknown) =>
         error instanceof TransientError && /could not|ECONNREFUSED|connect/i.test(error.message),
     );
@@ -107,13 +117,16 @@ describe('connecting', () => {
 
   test('sslMode require on a server without TLS is permanent and says what to change', async () => {
     await assert.rejects(
-      probeDatabase({ ...superuserTarget(database), sslMode: 'require' }),
+      probeDatabase({ ...superuserTarget(database), sslMode: 'require' }, { egress: testEgress }),
       permanent('TLSNotOffered', /does not offer TLS, but sslMode "require" requires it/),
     );
   });
 
   test('sslMode prefer falls back to a plain connection when the server has no TLS', async () => {
-    await probeDatabase({ ...superuserTarget(database), sslMode: 'prefer' });
+    await probeDatabase(
+      { ...superuserTarget(database), sslMode: 'prefer' },
+      { egress: testEgress },
+    );
   });
 });
 
@@ -135,7 +148,7 @@ describe('migrations', () => {
   test('a fresh database (not named postgres) gets roles, schemas, extensions and grants; a second run applies nothing', async () => {
     const { database } = await freshDatabase('mig');
     const target = superuserTarget(database);
-    const client = await connectDatabase(target);
+    const client = await connectDatabase(target, { egress: testEgress });
     try {
       const first = await migrate(client, target, migrations);
       assert.deepEqual(
@@ -213,7 +226,7 @@ describe('migrations', () => {
   test('an applied migration whose file changed is an error, never a re-run', async () => {
     const { database } = await freshDatabase('mig');
     const target = superuserTarget(database);
-    const client = await connectDatabase(target);
+    const client = await connectDatabase(target, { egress: testEgress });
     try {
       await migrate(client, target, migrations);
       const changed = migrations.map((m, i) =>
@@ -234,7 +247,10 @@ describe('migrations', () => {
   test('two concurrent runs on one database both succeed and apply each migration once', async () => {
     const { database } = await freshDatabase('mig');
     const target = superuserTarget(database);
-    const [a, b] = await Promise.all([connectDatabase(target), connectDatabase(target)]);
+    const [a, b] = await Promise.all([
+      connectDatabase(target, { egress: testEgress }),
+      connectDatabase(target, { egress: testEgress }),
+    ]);
     try {
       const [runA, runB] = await Promise.all([
         migrate(a, target, migrations),
@@ -263,7 +279,7 @@ describe('migrations', () => {
     before(async () => {
       // Make sure the server-wide roles exist (another database's run may have made them).
       const { database } = await freshDatabase('mig');
-      const setup = await connectDatabase(superuserTarget(database));
+      const setup = await connectDatabase(superuserTarget(database), { egress: testEgress });
       await migrate(setup, superuserTarget(database), migrations);
       await setup.end();
       ableDb = `able_db_${suffix}`;
@@ -283,7 +299,7 @@ describe('migrations', () => {
 
     test('with the needed rights, the migrations apply', async () => {
       const target = { ...superuserTarget(ableDb), user: able, password: new Sensitive(password) };
-      const client = await connectDatabase(target);
+      const client = await connectDatabase(target, { egress: testEgress });
       try {
         const result = await migrate(client, target, migrations);
         assert.equal(result.applied.length, migrations.length);
@@ -298,7 +314,7 @@ describe('migrations', () => {
         user: unable,
         password: new Sensitive(password),
       };
-      const client = await connectDatabase(target);
+      const client = await connectDatabase(target, { egress: testEgress });
       try {
         await assert.rejects(
           migrate(client, target, migrations),

@@ -36,6 +36,7 @@ import {
   createSecret,
   installProjectCrd,
 } from '../fixtures/project.ts';
+import { testEgress } from '../fixtures/egress.ts';
 
 const silent = { logger: createLogger({ name: INIT_DB, level: 'silent' }) };
 
@@ -88,7 +89,11 @@ describe('on a server whose superuser is not named postgres', () => {
       password: new Sensitive(pgEnv().password),
       sslMode: 'disable',
     };
-    result = await initialiseDatabase(target, { namespace: 'compat', name: 'demo' });
+    result = await initialiseDatabase(
+      target,
+      { namespace: 'compat', name: 'demo' },
+      { egress: testEgress },
+    );
   });
 
   const superuser = <T>(work: (client: pg.Client) => Promise<T>) =>
@@ -234,7 +239,11 @@ describe('a non-superuser owner on a fresh PostgreSQL 16+ server, with no help f
       password: new Sensitive(password),
       sslMode: 'disable',
     };
-    const result = await initialiseDatabase(target, { namespace: 'solo', name: 'demo' });
+    const result = await initialiseDatabase(
+      target,
+      { namespace: 'solo', name: 'demo' },
+      { egress: testEgress },
+    );
     assert.ok(result.applied.includes('0002a_set_membership.sql'));
     assert.ok(result.applied.includes('0003_schemas.sql'));
     assert.deepEqual([...result.passwordsChanged].sort(), [...SERVICE_LOGIN_ROLES]);
@@ -257,7 +266,11 @@ describe('a non-superuser owner on a fresh PostgreSQL 16+ server, with no help f
     });
 
     // A second run changes nothing.
-    const again = await initialiseDatabase(target, { namespace: 'solo', name: 'demo' });
+    const again = await initialiseDatabase(
+      target,
+      { namespace: 'solo', name: 'demo' },
+      { egress: testEgress },
+    );
     assert.deepEqual(again.applied, []);
     assert.deepEqual(again.passwordsChanged, []);
   });
@@ -312,7 +325,7 @@ describe('several projects on one server share its login roles', () => {
           {
             ...stores,
             initialise: async (target, key) => {
-              const result = await initialiseDatabase(target, key);
+              const result = await initialiseDatabase(target, key, { egress: testEgress });
               results.push(result);
               return result;
             },
@@ -421,14 +434,22 @@ describe('several projects on one server share its login roles', () => {
       sslMode: 'disable',
     });
     const outcomes = await Promise.allSettled([
-      initialiseDatabase(target('delta', first), { namespace: 'race', name: 'delta' }),
-      initialiseDatabase(target('epsilon', second), { namespace: 'race', name: 'epsilon' }),
+      initialiseDatabase(
+        target('delta', first),
+        { namespace: 'race', name: 'delta' },
+        { egress: testEgress },
+      ),
+      initialiseDatabase(
+        target('epsilon', second),
+        { namespace: 'race', name: 'epsilon' },
+        { egress: testEgress },
+      ),
     ]);
     const won = outcomes.filter((o) => o.status === 'fulfilled');
     const lost = outcomes.filter((o) => o.status === 'rejected');
     assert.equal(won.length, 1, JSON.stringify(outcomes.map((o) => o.status)));
     assert.equal(lost.length, 1);
-    const reason = (lost[0]!).reason as unknown;
+    const reason = lost[0]!.reason as unknown;
     const winner = outcomes[0].status === 'fulfilled' ? first : second;
     assert.ok(reason instanceof PermanentError, String(reason));
     assert.equal(reason.reason, 'LoginRolesClaimed');

@@ -39,6 +39,7 @@ import {
   createSecret,
   installProjectCrd,
 } from '../fixtures/project.ts';
+import { testEgress } from '../fixtures/egress.ts';
 
 const silent = { logger: createLogger({ name: INIT_DB, level: 'silent' }) };
 
@@ -65,7 +66,7 @@ function countingWrites(inner: ProjectStore): { store: ProjectStore; writes: () 
 function deps(overrides: Partial<InitDbDeps> = {}): InitDbDeps {
   return {
     ...stores(),
-    initialise: (target, key) => initialiseDatabase(target, key),
+    initialise: (target, key) => initialiseDatabase(target, key, { egress: testEgress }),
     ...overrides,
   };
 }
@@ -140,7 +141,8 @@ describe('init-db', () => {
       event,
       deps({
         projects: counting.store,
-        initialise: async (target, key) => (secondResult = await initialiseDatabase(target, key)),
+        initialise: async (target, key) =>
+          (secondResult = await initialiseDatabase(target, key, { egress: testEgress })),
       }),
       silent,
     );
@@ -157,7 +159,7 @@ describe('init-db', () => {
     const applied: string[][] = [];
     const recording = deps({
       initialise: async (target, key) => {
-        const result = await initialiseDatabase(target, key);
+        const result = await initialiseDatabase(target, key, { egress: testEgress });
         applied.push([...result.applied]);
         return result;
       },

@@ -15,6 +15,7 @@ import { createValidateDepsHandler } from '../../functions/validate-deps/handler
 import { initialiseDatabase } from '../../shared/db/initialise.ts';
 import { probeDatabase } from '../../shared/db/connect.ts';
 import { API_SERVER_EVENT, CHAIN_EVENT } from '../../shared/events/types.ts';
+import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { probeBucket } from '../../shared/s3/probe.ts';
@@ -30,6 +31,7 @@ import {
   startOtlpReceiver,
   type OtlpReceiver,
 } from '../env/index.ts';
+import { testEgress } from '../fixtures/egress.ts';
 import { createHarness, type Harness } from '../fixtures/function-harness.ts';
 import {
   apiServerEvent,
@@ -57,15 +59,28 @@ before(async () => {
     createValidateDepsHandler({
       name: 'validate-deps',
       ...stores,
-      probeDatabase,
-      probeBucket,
+      // The test servers are on loopback: allowed explicitly (fixtures/egress.ts).
+      probeDatabase: (target, options) => probeDatabase(target, { ...options, egress: testEgress }),
+      probeBucket: (target, options) => probeBucket(target, { ...options, egress: testEgress }),
+      events: kubeEventRecorder({
+        kubeconfigPath: kubeConnection().kubeconfigPath,
+        component: 'validate-deps',
+      }),
       now: () => new Date(),
       timeouts: { postgresMs: 5000, s3Ms: 5000 },
     }),
     { env, name: 'validate-deps' },
   );
   initDb = createHarness(
-    (event, context) => handleInitDb(event, { ...stores, initialise: initialiseDatabase }, context),
+    (event, context) =>
+      handleInitDb(
+        event,
+        {
+          ...stores,
+          initialise: (target, key) => initialiseDatabase(target, key, { egress: testEgress }),
+        },
+        context,
+      ),
     { env, name: INIT_DB, telemetry: validateDeps.telemetry },
   );
   secrets = createHarness(

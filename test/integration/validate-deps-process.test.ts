@@ -13,6 +13,7 @@ import { HTTP } from 'cloudevents';
 import { supabaseProjectCrd } from '../../shared/api/index.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
 import { applyCrd, freshNamespace, kubeConnection } from '../env/index.ts';
+import { LOOPBACK_ALLOWED_ENV } from '../fixtures/egress.ts';
 import { apiServerEvent, readProject, workingProject } from './validate-deps-support.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -29,6 +30,8 @@ function start(env: Record<string, string>) {
       OTEL_TRACES_EXPORTER: 'none',
       OTEL_METRICS_EXPORTER: 'none',
       KUBECONFIG: kubeConnection().kubeconfigPath,
+      // The test servers are on loopback, which the egress policy refuses unless allowed.
+      ...LOOPBACK_ALLOWED_ENV,
       ...env,
     },
   });

@@ -18,6 +18,7 @@ import { endpointProblem, type BucketTarget } from '../../shared/s3/target.ts';
 import { Sensitive } from '../../shared/secrets/sensitive.ts';
 import { freshBucket, s3Connection } from '../env/index.ts';
 import { freePort } from '../env/ports.ts';
+import { testEgress } from '../fixtures/egress.ts';
 
 const servers: Server[] = [];
 after(() => {
@@ -70,34 +71,38 @@ function fails(
 
 describe('against the real S3 server', () => {
   test('an existing bucket with the right keys answers, with the latency', async () => {
-    const result = await probeBucket(await target());
+    const result = await probeBucket(await target(), { egress: testEgress });
     assert.ok(result.latencyMs >= 0 && result.latencyMs < 5000);
   });
 
   test('a missing bucket is BucketNotFound (read from the follow-up request)', async () => {
     await assert.rejects(
-      probeBucket(await target({ bucket: 'does-not-exist-here' })),
+      probeBucket(await target({ bucket: 'does-not-exist-here' }), { egress: testEgress }),
       fails(PermanentError, 'BucketNotFound', /bucket "does-not-exist-here" at .*does not exist/),
     );
   });
 
   test('a wrong secret key is S3AccessDenied naming secretAccessKey', async () => {
     await assert.rejects(
-      probeBucket(await target({ secretAccessKey: 'wrong-secret-0123456789' })),
+      probeBucket(await target({ secretAccessKey: 'wrong-secret-0123456789' }), {
+        egress: testEgress,
+      }),
       fails(PermanentError, 'S3AccessDenied', /check the secretAccessKey key/),
     );
   });
 
   test('an unknown access key (versitygw: 404 XAdminUserNotFound) is S3AccessDenied', async () => {
     await assert.rejects(
-      probeBucket(await target({ accessKeyId: 'AKIAUNKNOWN', secretAccessKey: 'x'.repeat(40) })),
+      probeBucket(await target({ accessKeyId: 'AKIAUNKNOWN', secretAccessKey: 'x'.repeat(40) }), {
+        egress: testEgress,
+      }),
       fails(PermanentError, 'S3AccessDenied', /does not know the access key id/),
     );
   });
 
   test('a wrong region is S3WrongRegion naming the right one', async () => {
     await assert.rejects(
-      probeBucket(await target({ region: 'eu-west-3' })),
+      probeBucket(await target({ region: 'eu-west-3' }), { egress: testEgress }),
       fails(
         PermanentError,
         'S3WrongRegion',
@@ -110,7 +115,9 @@ describe('against the real S3 server', () => {
 describe('against endpoints that fail', () => {
   test('a closed port is transient', async () => {
     await assert.rejects(
-      probeBucket(await target({ endpoint: `http://127.0.0.1:${await freePort()}` })),
+      probeBucket(await target({ endpoint: `http://127.0.0.1:${await freePort()}` }), {
+        egress: testEgress,
+      }),
       fails(TransientError, undefined, /could not be reached \(ECONNREFUSED\)/),
     );
   });
@@ -119,7 +126,7 @@ describe('against endpoints that fail', () => {
     const endpoint = await fakeServer(() => undefined);
     const started = performance.now();
     await assert.rejects(
-      probeBucket(await target({ endpoint }), { timeoutMs: 300 }),
+      probeBucket(await target({ endpoint }), { egress: testEgress, timeoutMs: 300 }),
       fails(TransientError, undefined, /no answer within 300 ms/),
     );
     assert.ok(performance.now() - started < 3000, 'bounded');
@@ -133,7 +140,7 @@ describe('against endpoints that fail', () => {
       );
     });
     await assert.rejects(
-      probeBucket(await target({ endpoint })),
+      probeBucket(await target({ endpoint }), { egress: testEgress }),
       fails(RateLimitedError, undefined, /asked to slow down/),
     );
   });
@@ -144,7 +151,7 @@ describe('against endpoints that fail', () => {
       res.end();
     });
     await assert.rejects(
-      probeBucket(await target({ endpoint })),
+      probeBucket(await target({ endpoint }), { egress: testEgress }),
       fails(TransientError, undefined, /the server failed \(HTTP 500/),
     );
   });
@@ -155,7 +162,7 @@ describe('against endpoints that fail', () => {
       res.end('<html>not here</html>');
     });
     await assert.rejects(
-      probeBucket(await target({ endpoint })),
+      probeBucket(await target({ endpoint }), { egress: testEgress }),
       fails(PermanentError, 'S3EndpointInvalid', /answered 404 without an S3 error code/),
     );
   });
@@ -170,7 +177,7 @@ describe('against endpoints that fail', () => {
       );
     });
     await assert.rejects(
-      probeBucket(await target({ endpoint })),
+      probeBucket(await target({ endpoint }), { egress: testEgress }),
       fails(PermanentError, 'S3AccessDenied', /access was denied \(AccessDenied\).*s3:ListBucket/),
     );
   });

@@ -10,6 +10,7 @@ import { CloudEvent } from 'cloudevents';
 import { API_GROUP, API_VERSION, PLURAL } from '../../shared/api/index.ts';
 import { probeDatabase } from '../../shared/db/connect.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
+import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { kubeSecretStore, type SecretStore } from '../../shared/k8s/secrets.ts';
 import {
   kubeProjectStore,
@@ -22,6 +23,7 @@ import { probeBucket } from '../../shared/s3/probe.ts';
 import type { Logger } from '../../shared/telemetry/logger.ts';
 import { noMetrics } from '../../shared/telemetry/metrics-recorder.ts';
 import type { ValidateDepsDeps } from '../../functions/validate-deps/deps.ts';
+import { testEgress } from '../fixtures/egress.ts';
 import { memoryLogger as memoryLoggerNamed } from '../fixtures/memory-logger.ts';
 import { createProject, type ProjectOptions } from '../fixtures/project.ts';
 import {
@@ -192,8 +194,13 @@ export function testDeps(overrides: Partial<ValidateDepsDeps> = {}): {
       name: 'validate-deps',
       projects,
       secrets,
-      probeDatabase,
-      probeBucket,
+      // The test servers are on loopback: allowed explicitly (fixtures/egress.ts).
+      probeDatabase: (target, options) => probeDatabase(target, { ...options, egress: testEgress }),
+      probeBucket: (target, options) => probeBucket(target, { ...options, egress: testEgress }),
+      events: kubeEventRecorder({
+        kubeconfigPath: kubeConnection().kubeconfigPath,
+        component: 'validate-deps',
+      }),
       now: () => new Date(),
       timeouts: { postgresMs: 3000, s3Ms: 3000 },
       ...overrides,

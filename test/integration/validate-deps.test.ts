@@ -458,7 +458,7 @@ test('the database probe is bounded by its timeout', async () => {
     probeDatabase: (target: { host: string }, options: { timeoutMs: number }) => {
       bound = options.timeoutMs;
       assert.equal(target.host, pg.host);
-      return Promise.resolve({ latencyMs: 7 });
+      return Promise.resolve({ latencyMs: 7, encrypted: false, serverVerified: false });
     },
   });
   assertReply(result, created);

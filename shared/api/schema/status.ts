@@ -7,6 +7,7 @@ import Type, { type TOptional } from 'typebox';
 import { COMPONENTS, type ComponentName } from '../components.ts';
 import { CONDITION_STATUSES } from '../conditions.ts';
 import { PHASES } from '../phases.ts';
+import { SSL_MODES } from './spec.ts';
 
 /** A condition (metav1.Condition, with the same bounds controller-gen emits). */
 export const ConditionSchema = Type.Object({
@@ -71,6 +72,23 @@ export const DependencyStatusSchema = Type.Object({
   ),
   error: Type.Optional(
     Type.String({ description: 'Why the last check failed (never contains credentials).' }),
+  ),
+  sslMode: Type.Optional(
+    Type.Enum(SSL_MODES, {
+      description: 'PostgreSQL only: the sslMode the last check connected with.',
+    }),
+  ),
+  encrypted: Type.Optional(
+    Type.Boolean({
+      description:
+        'PostgreSQL only: whether the last connection was encrypted (TLS); prefer and allow may connect without.',
+    }),
+  ),
+  serverVerified: Type.Optional(
+    Type.Boolean({
+      description:
+        "PostgreSQL only: whether the server's certificate was verified (sslMode verify-ca or verify-full); false means the reconciler cannot tell the database from an impostor.",
+    }),
   ),
 });
 
