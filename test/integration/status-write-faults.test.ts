@@ -26,23 +26,50 @@ function widgets(): CustomObjectStore<Widget> {
   });
 }
 
-/** The real store, counting reads and writes, with something done right after each read. */
+/**
+ * The real store, counting reads and writes, with something done right after each read. It
+ * also measures each wait between a write that lost a race and the next read.
+ */
 function observed(afterRead: (key: ObjectKey) => Promise<void> = () => Promise.resolve()) {
   const inner = widgets();
   const counts = { reads: 0, writes: 0 };
+  const gaps: number[] = [];
+  let failedAt: number | undefined;
   const store: CustomObjectStore<Widget> = {
     async get(key) {
+      if (failedAt !== undefined) gaps.push(performance.now() - failedAt);
+      failedAt = undefined;
       counts.reads++;
       const object = await inner.get(key);
       await afterRead(key);
       return object;
     },
-    replaceStatus(object) {
+    async replaceStatus(object) {
       counts.writes++;
-      return inner.replaceStatus(object);
+      try {
+        return await inner.replaceStatus(object);
+      } catch (error) {
+        failedAt = performance.now();
+        throw error;
+      }
     },
   };
-  return { store, counts };
+  return { store, counts, waits: () => gaps };
+}
+
+/**
+ * Each wait is its expected length (timers fire late, never early; an event loop busy with
+ * other test files may make them later still).
+ */
+function assertWaits(waits: readonly number[], expected: readonly number[]): void {
+  assert.equal(waits.length, expected.length, `waits ${waits.map(Math.round).join(', ')}`);
+  waits.forEach((wait, i) => {
+    const want = expected[i]! * 0.999;
+    assert.ok(
+      wait >= want - 2 && wait < want + 150,
+      `wait ${i + 1}: ${Math.round(wait)} ms, expected ${Math.round(want)} ms`,
+    );
+  });
 }
 
 async function createWidget(namespace: string): Promise<{ key: ObjectKey; widget: Widget }> {
@@ -132,18 +159,60 @@ describe('updateStatus when the write fails', () => {
     });
   });
 
-  test('by default a writer that loses every race gives up after 10 attempts', async () => {
+  test('by default a writer that loses every race gives up after 10 attempts, waiting 20 ms doubling up to 1 s', async (t) => {
     const namespace = await freshNamespace('status-faults');
     const { key } = await createWidget(namespace);
     let rivals = 0;
-    const { store, counts } = observed(async (k) => {
+    const { store, counts, waits } = observed(async (k) => {
       await rivalPhase(k, `rival-${++rivals}`);
     });
+    // The jitter at (nearly) its top, so each wait is (nearly) its whole bound.
+    t.mock.method(Math, 'random', () => 0.999);
     await assert.rejects(
       updateStatus(store, key, (status) => ({ ...status, observedGeneration: 7 })),
       ConflictError,
     );
     assert.deepEqual(counts, { reads: 10, writes: 10 });
+    assertWaits(waits(), [20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
+  });
+
+  test('the waits follow the given base and bound', async (t) => {
+    const namespace = await freshNamespace('status-faults');
+    const { key } = await createWidget(namespace);
+    let rivals = 0;
+    const { store, counts, waits } = observed(async (k) => {
+      await rivalPhase(k, `rival-${++rivals}`);
+    });
+    t.mock.method(Math, 'random', () => 0.999);
+    await assert.rejects(
+      updateStatus(store, key, (status) => ({ ...status, observedGeneration: 7 }), {
+        maxAttempts: 4,
+        backoffMs: 40,
+        maxBackoffMs: 100,
+      }),
+      ConflictError,
+    );
+    assert.deepEqual(counts, { reads: 4, writes: 4 });
+    assertWaits(waits(), [80, 100, 100]);
+  });
+
+  test('the waits are jittered below their bound', async (t) => {
+    const namespace = await freshNamespace('status-faults');
+    const { key } = await createWidget(namespace);
+    let rivals = 0;
+    const { store, waits } = observed(async (k) => {
+      await rivalPhase(k, `rival-${++rivals}`);
+    });
+    t.mock.method(Math, 'random', () => 0.25);
+    await assert.rejects(
+      updateStatus(store, key, (status) => ({ ...status, observedGeneration: 7 }), {
+        maxAttempts: 3,
+        backoffMs: 200,
+        maxBackoffMs: 1000,
+      }),
+      ConflictError,
+    );
+    assertWaits(waits(), [100, 200]);
   });
 });
 
