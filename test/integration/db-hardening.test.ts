@@ -141,9 +141,11 @@ describe('a server that accepts the login and then stays silent', () => {
     fakes.push(silent);
     const timeoutMs = 1500;
     const started = performance.now();
-    const guard = new Promise<'still pending'>((resolve) =>
-      setTimeout(() => resolve('still pending'), timeoutMs + 5000).unref(),
-    );
+    const guard = new Promise<'still pending'>((resolve) => {
+      setTimeout(() => {
+        resolve('still pending');
+      }, timeoutMs + 5000).unref();
+    });
     const outcome = await Promise.race([
       probeDatabase(
         { ...targetAt(silent, pg.password, pg.database), user: pg.user },
