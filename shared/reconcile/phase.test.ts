@@ -14,6 +14,17 @@ const cases = [
   ['DeployingSecrets', 'Failed', false, 'Failed'],
   ['Failed', 'DeployingSecrets', false, 'DeployingSecrets'],
   ['Terminating', 'DeployingSecrets', false, 'Terminating'],
+  ['Pending', 'ValidatingDependencies', false, 'ValidatingDependencies'],
+  ['Running', 'Pending', false, 'Running'], // late duplicate of the very first phase
+  ['Running', 'Running', false, 'Running'],
+  ['DeployingComponents', 'Running', false, 'Running'],
+  ['Running', 'Updating', false, 'Updating'], // Updating is not a step of the chain
+  ['Updating', 'Failed', false, 'Failed'],
+  ['Updating', 'Updating', false, 'Updating'],
+  ['Running', 'Terminating', false, 'Terminating'],
+  ['Failed', 'Running', false, 'Running'],
+  ['Terminating', 'Running', false, 'Terminating'],
+  ['DeployingSecrets', 'InitializingDatabase', true, 'InitializingDatabase'], // new chain
 ] as const;
 
 for (const [current, proposed, newChain, expected] of cases) {
