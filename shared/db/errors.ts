@@ -72,7 +72,7 @@ export function translateDbError(
     case /self[- ]signed|unable to verify|certificate/i.test(message):
       return new PermanentError(
         'TLSVerificationFailed',
-        `${where}: the server's TLS certificate could not be verified (${message}); use sslMode require, or give the server a certificate the reconciler trusts`,
+        `${where}: the server's TLS certificate could not be verified (${message}); put the CA certificate that signed it in the "ca.crt" key of the database Secret, and for verify-full use a host key that the certificate names`,
         cause,
       );
     case message.includes('timeout') || message.includes('Connection terminated'):

