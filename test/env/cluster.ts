@@ -22,7 +22,7 @@ export interface ClusterConnection {
 
 /** The running controllers and kwok. */
 export interface ClusterEnvironment extends ClusterConnection {
-  /** How long each piece took to be ready, for the setup's one-line summary. */
+  /** When each piece was ready, in ms since the API server was, for the setup's summary line. */
   readonly timings: string;
   /** Stops the controllers and kwok (before the API server, which they talk to). */
   stop(): Promise<void>;
@@ -84,17 +84,24 @@ export async function startCluster(
   const began = performance.now();
   const since = (): number => Math.round(performance.now() - began);
   try {
+    const nodeNames = Array.from({ length: options.nodes ?? 2 }, (_, i) => `kwok-node-${i}`);
+    let crdsInstalled = 0;
+    // The Nodes are created at once: kwok and the node-lifecycle controller pick them up when
+    // they start, which saves a round of waiting.
     const [controllerManager, scheduler, kwok] = await Promise.all([
       (async () => {
         await Promise.all((options.crds ?? []).map((crd) => installCrd(apiExtensions, crd)));
+        crdsInstalled = since();
         return startControllerManager(assets.controllersDir, kube, workDir, started).then(since);
       })(),
       startScheduler(assets.controllersDir, kube, workDir, started).then(since),
       startKwok(assets.kwokDir, kube, workDir, started).then(since),
-    ]);
-    const nodeNames = Array.from({ length: options.nodes ?? 2 }, (_, i) => `kwok-node-${i}`);
-    await Promise.all([
       ...nodeNames.map((name) => createNode(core, name)),
+    ]);
+    // Rejects when any of them dies; handled here, since it also rejects at the normal stop.
+    const anyExited = Promise.race(started.map((p) => p.exited));
+    anyExited.catch(() => undefined);
+    await Promise.all([
       // Proves the controller-manager works with its own credentials: the serviceaccount
       // controller creates every namespace's `default` ServiceAccount.
       waitUntil(
@@ -103,25 +110,24 @@ export async function startCluster(
           await core.readNamespacedServiceAccount({ namespace: 'default', name: 'default' });
           return true;
         },
-        Promise.race(started.map((p) => p.exited)),
+        anyExited,
         30_000,
       ),
-    ]);
-    await Promise.all(
-      nodeNames.map((name) =>
+      ...nodeNames.map((name) =>
         waitUntil(
           `Node ${name} Ready and untainted`,
           async () => nodeReady(await core.readNode({ name })),
-          Promise.race(started.map((p) => p.exited)),
+          anyExited,
           30_000,
         ),
       ),
-    );
+    ]);
     const nodesReady = since();
     return {
       nodeNames,
       timings:
-        `kube-controller-manager ${controllerManager} ms, kube-scheduler ${scheduler} ms, ` +
+        `CRDs ${crdsInstalled} ms, kube-controller-manager ${controllerManager} ms, ` +
+        `kube-scheduler ${scheduler} ms, ` +
         `kwok ${kwok} ms, ${nodeNames.length} Nodes Ready ${nodesReady} ms`,
       stop,
     };
