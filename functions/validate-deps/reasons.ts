@@ -1,7 +1,8 @@
 /**
  * Condition reasons validate-deps writes besides the ones the error layers give
- * (AuthenticationFailed, DatabaseNotFound, TLSNotOffered from shared/db; BucketNotFound,
- * S3AccessDenied, S3WrongRegion, S3EndpointInvalid from shared/s3; the Secret reasons of
+ * (AuthenticationFailed, DatabaseNotFound, TLSNotOffered, TLSVerificationFailed from shared/db;
+ * BucketNotFound, S3AccessDenied, S3WrongRegion, S3EndpointInvalid from shared/s3;
+ * EgressRefused from shared/net/egress.ts; the Secret reasons and InvalidCACertificate of
  * shared/reconcile/referenced-secret.ts).
  */
 export const VALIDATE_DEPS_REASON = {
