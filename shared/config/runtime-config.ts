@@ -45,6 +45,17 @@ export const DEFAULTS = Object.freeze({
   /** Scale-to-zero pods live minutes; push often enough that a short life still reports. */
   metricExportIntervalMs: 15_000,
   metricExportTimeoutMs: 10_000,
+  /**
+   * The HTTP server's own bounds against slow clients (Knative's queue-proxy in front sends
+   * whole requests at once; anything slower is not the broker). Headers must arrive within
+   * 10 s and the whole request within 30 s, well inside Knative's request timeout (300 s by
+   * default, which bounds the answer). An idle keep-alive connection is kept 95 s, longer than
+   * the 90 s for which Go's HTTP transport (queue-proxy's) keeps it for reuse, so the server
+   * never closes a connection the proxy is about to send on.
+   */
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 95_000,
 });
 
 /** A Knative Service name (a DNS-1035 label), which is also our function name. */
@@ -70,6 +81,23 @@ export const runtimeSchema = {
     min: 0,
     max: 600_000,
   }),
+  http: {
+    headersTimeoutMs: integer('HTTP_HEADERS_TIMEOUT_MS', {
+      default: DEFAULTS.headersTimeoutMs,
+      min: 100,
+      max: 300_000,
+    }),
+    requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', {
+      default: DEFAULTS.requestTimeoutMs,
+      min: 100,
+      max: 300_000,
+    }),
+    keepAliveTimeoutMs: integer('HTTP_KEEP_ALIVE_TIMEOUT_MS', {
+      default: DEFAULTS.keepAliveTimeoutMs,
+      min: 100,
+      max: 600_000,
+    }),
+  },
   telemetry: {
     /** `true` turns every signal off (OpenTelemetry's own switch). */
     disabled: boolean('OTEL_SDK_DISABLED', false),

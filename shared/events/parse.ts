@@ -5,6 +5,8 @@
  */
 import type { CloudEventV1 } from 'cloudevents';
 import type { ObjectKey } from '../k8s/objects.ts';
+import { isNamespaceName, isObjectName } from '../k8s/names.ts';
+import { describeValue, truncate } from '../runtime/describe.ts';
 import { MalformedEventError } from '../runtime/errors.ts';
 import { checkShape, ResourceObjectSchema, type ResourceObject } from './schema.ts';
 import { parseChainSubject } from './subject.ts';
@@ -66,14 +68,14 @@ const CHAIN_TYPES = new Set<string>(Object.values(CHAIN_EVENT));
 export function parseEvent(event: CloudEventV1<unknown>, accepts: Accepts): ReceivedEvent {
   if (!accepts.types.includes(event.type)) {
     throw new MalformedEventError(
-      `event type ${JSON.stringify(event.type)} is not handled here; expected one of: ${accepts.types.join(', ')}`,
+      `event type ${describeValue(event.type)} is not handled here; expected one of: ${accepts.types.join(', ')}`,
     );
   }
   const action = RESOURCE_ACTIONS.get(event.type);
   if (action) return parseResourceEvent(event, action, accepts);
   if (CHAIN_TYPES.has(event.type)) return parseChainEvent(event);
   if (event.type === PING_EVENT) return { kind: 'ping' };
-  throw new MalformedEventError(`event type ${JSON.stringify(event.type)} has no parser`);
+  throw new MalformedEventError(`event type ${describeValue(event.type)} has no parser`);
 }
 
 function parseResourceEvent(
@@ -93,7 +95,7 @@ function parseResourceEvent(
   const expected = accepts.resource;
   if (expected && (object.apiVersion !== expected.apiVersion || object.kind !== expected.kind)) {
     throw new MalformedEventError(
-      `the event is about a ${object.apiVersion} ${object.kind}; this function handles ${expected.apiVersion} ${expected.kind}`,
+      `the event is about a ${truncate(object.apiVersion, 100)} ${truncate(object.kind, 100)}; this function handles ${expected.apiVersion} ${expected.kind}`,
     );
   }
   return {
@@ -106,15 +108,15 @@ function parseResourceEvent(
 
 function parseChainEvent(event: CloudEventV1<unknown>): ChainEvent {
   const key = event.subject === undefined ? undefined : parseChainSubject(event.subject);
-  if (!key) {
+  if (!key || !isNamespaceName(key.namespace) || !isObjectName(key.name)) {
     throw new MalformedEventError(
-      `subject ${JSON.stringify(event.subject ?? null)} is not namespaces/<namespace>/supabaseprojects/<name>`,
+      `subject ${describeValue(event.subject ?? null)} is not namespaces/<namespace>/supabaseprojects/<name> with Kubernetes names (a DNS-1123 label of at most 63 characters, a DNS-1123 subdomain of at most 253)`,
     );
   }
   const uid = event[CHAIN_EXTENSION.projectUid];
-  if (typeof uid !== 'string' || uid.length === 0) {
+  if (typeof uid !== 'string' || uid.length === 0 || uid.length > 128) {
     throw new MalformedEventError(
-      `extension ${CHAIN_EXTENSION.projectUid} (the project's uid) is missing`,
+      `extension ${CHAIN_EXTENSION.projectUid} (the project's uid) is missing or longer than 128 characters`,
     );
   }
   return {
@@ -131,7 +133,7 @@ function parseGeneration(value: unknown): number {
   const generation = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value;
   if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 1) {
     throw new MalformedEventError(
-      `extension ${CHAIN_EXTENSION.generation} must be a positive integer, got ${JSON.stringify(value ?? null)}`,
+      `extension ${CHAIN_EXTENSION.generation} must be a positive integer, got ${describeValue(value ?? null)}`,
     );
   }
   return generation;

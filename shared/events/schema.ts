@@ -6,19 +6,38 @@
  */
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
+import {
+  DNS1123_LABEL_MAX,
+  DNS1123_LABEL_PATTERN,
+  DNS1123_SUBDOMAIN_MAX,
+  DNS1123_SUBDOMAIN_PATTERN,
+} from '../k8s/names.ts';
+import { truncate } from '../runtime/describe.ts';
 import { MalformedEventError } from '../runtime/errors.ts';
 
-const NonEmpty = Type.String({ minLength: 1 });
+// Bounded like the API server bounds them, so an event cannot carry what no object has.
+const NonEmpty = Type.String({ minLength: 1, maxLength: 316 });
+// Names reach request paths: only what Kubernetes itself accepts (no `..`, no `/`).
+const ObjectName = Type.String({
+  minLength: 1,
+  maxLength: DNS1123_SUBDOMAIN_MAX,
+  pattern: DNS1123_SUBDOMAIN_PATTERN,
+});
+const NamespaceName = Type.String({
+  minLength: 1,
+  maxLength: DNS1123_LABEL_MAX,
+  pattern: DNS1123_LABEL_PATTERN,
+});
 
 /** An object as ApiServerSource (mode Resource) sends it: the whole object. */
 export const ResourceObjectSchema = Type.Object({
   apiVersion: NonEmpty,
   kind: NonEmpty,
   metadata: Type.Object({
-    name: NonEmpty,
-    namespace: NonEmpty,
-    uid: NonEmpty,
-    resourceVersion: NonEmpty,
+    name: ObjectName,
+    namespace: NamespaceName,
+    uid: Type.String({ minLength: 1, maxLength: 128 }),
+    resourceVersion: Type.String({ minLength: 1, maxLength: 64 }),
     generation: Type.Optional(Type.Integer({ minimum: 1 })),
     deletionTimestamp: Type.Optional(Type.String()),
     annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
@@ -48,8 +67,9 @@ export function checkShape<S extends Type.TSchema>(
   what: string,
 ): Static<S> {
   if (Value.Check(schema, value)) return value;
+  // A pointer names the sender's keys, which may be as long as the sender likes.
   const problems = [...Value.Errors(schema, value)]
     .slice(0, 5)
-    .map((e) => `${e.instancePath || '/'} ${e.message}`);
+    .map((e) => truncate(`${e.instancePath || '/'} ${e.message}`, 200));
   throw new MalformedEventError(`${what} is not valid: ${problems.join('; ')}`);
 }

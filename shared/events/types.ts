@@ -45,3 +45,18 @@ export const CHAIN_EXTENSION = {
 export function functionSource(functionName: string): string {
   return `/supabase-reconciler/${functionName}`;
 }
+
+/**
+ * Every type above. A metric labelled by event type uses these and `other` for anything
+ * else: a label value chosen by the sender would let it create series without bound.
+ */
+export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set<string>([
+  ...Object.values(API_SERVER_EVENT),
+  PING_EVENT,
+  ...Object.values(CHAIN_EVENT),
+]);
+
+/** The value of a metric's `type` label for an event type. */
+export function eventTypeLabel(type: string): string {
+  return KNOWN_EVENT_TYPES.has(type) ? type : 'other';
+}

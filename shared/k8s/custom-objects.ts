@@ -6,6 +6,9 @@ import type * as ClientNode from '@kubernetes/client-node';
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { loadClient, type KubeClientOptions } from './client.ts';
 import { apiCall } from './api-call.ts';
+import { describeValue } from '../runtime/describe.ts';
+import { MalformedEventError } from '../runtime/errors.ts';
+import { isNamespaceName, isObjectName } from './names.ts';
 import { formatKey, type KubeObject, type ObjectKey, type ResourceRef } from './objects.ts';
 
 /** Called after every API request, for metrics (rest_client_requests_total and latency). */
@@ -103,12 +106,18 @@ export function kubeCustomObjectStore<T extends KubeObject>(
   }
 
   return {
-    get: (key) =>
-      call(
+    get: async (key) => {
+      assertValidKey(key, kind);
+      const object = await call(
         'get',
         key,
-        async (objects) => (await objects.getNamespacedCustomObject({ ...resource, ...key })) as T,
-      ),
+        async (objects) =>
+          (await objects.getNamespacedCustomObject({ ...resource, ...key })) as unknown,
+      );
+      if (object === undefined) return undefined;
+      checkObject(object, resource, kind, key);
+      return object as T;
+    },
     replaceStatus: (object) => {
       const key = { namespace: object.metadata.namespace, name: object.metadata.name };
       return call(
@@ -133,4 +142,38 @@ export function kubeCustomObjectStore<T extends KubeObject>(
           )) as T,
       ),
   };
+}
+
+/**
+ * Names reach the request path, where the client normalises `.` and `..` segments: a key
+ * that is not a Kubernetes name could read another resource (the API group's discovery
+ * document, a whole namespace). Parsed events are validated already; this is the last guard.
+ * @throws MalformedEventError (the key came from an event)
+ */
+function assertValidKey(key: ObjectKey, kind: string): void {
+  if (!isNamespaceName(key.namespace) || !isObjectName(key.name)) {
+    throw new MalformedEventError(
+      `${describeValue(key.namespace)}/${describeValue(key.name)} is not the name of a ${kind}: a namespace is a DNS-1123 label, a name a DNS-1123 subdomain`,
+    );
+  }
+}
+
+/**
+ * What the API server returned must be the object asked for; anything else (a list, a
+ * discovery document) is refused before a handler reads fields it does not have.
+ */
+function checkObject(value: unknown, resource: ResourceRef, kind: string, key: ObjectKey): void {
+  const object = (typeof value === 'object' ? value : null) as Partial<KubeObject> | null;
+  const metadata = object?.metadata;
+  if (
+    object?.kind !== kind ||
+    object.apiVersion !== `${resource.group}/${resource.version}` ||
+    metadata?.namespace !== key.namespace ||
+    metadata.name !== key.name ||
+    typeof metadata.uid !== 'string'
+  ) {
+    throw new Error(
+      `the API server answered the read of ${kind} ${formatKey(key)} with something that is not that object`,
+    );
+  }
 }

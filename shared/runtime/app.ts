@@ -5,6 +5,7 @@
  */
 import { context, SpanStatusCode } from '@opentelemetry/api';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { eventTypeLabel } from '../events/types.ts';
 import { withEventSpan, injectTraceparent } from '../telemetry/event-trace.ts';
 import { describeError, type Logger } from '../telemetry/logger.ts';
 import type { EventOutcome } from '../telemetry/metrics-recorder.ts';
@@ -145,7 +146,7 @@ export function createFunctionApp(options: FunctionAppOptions): FunctionApp {
         }
         span.setAttribute('reconciler.outcome', outcome);
         span.setAttribute('http.response.status_code', status);
-        telemetry.metrics.event(received.type, outcome, seconds());
+        telemetry.metrics.event(eventTypeLabel(received.type), outcome, seconds());
         eventLogger.info(
           { outcome, status, duration_ms: Math.round(seconds() * 1000) },
           'event handled',

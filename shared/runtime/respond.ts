@@ -6,7 +6,11 @@ import { STATUS_CODES } from 'node:http';
 import { HTTP, type CloudEvent } from 'cloudevents';
 import type { Response } from 'express';
 import type { EventOutcome } from '../telemetry/metrics-recorder.ts';
+import { truncate } from './describe.ts';
 import { isRetriedStatus, MalformedEventError, PermanentError, toHttpStatus } from './errors.ts';
+
+/** Longest error body: a message that quotes its input must not grow with it. */
+export const MAX_ERROR_BODY = 2048;
 
 /** 200 with the event as `ce-*` headers and its data as the body (Knative's reply). */
 export function sendReply(res: Response, event: CloudEvent<unknown>): void {
@@ -30,7 +34,7 @@ export function sendEmpty(res: Response, status: 202 | 204): void {
 export function sendError(res: Response, error: unknown): number {
   const status = toHttpStatus(error);
   let body = STATUS_CODES[status] ?? 'Error';
-  if (error instanceof MalformedEventError) body = error.message;
+  if (error instanceof MalformedEventError) body = truncate(error.message, MAX_ERROR_BODY);
   else if (error instanceof PermanentError) body = `${body}: ${error.reason}`;
   res.status(status).type('text/plain').send(body);
   return status;

@@ -4,9 +4,9 @@
  * telemetry, and exits 0. Knative's queue-proxy has normally drained already by then; this
  * covers the rest (a local run, a pod deleted outright).
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RuntimeConfig } from '../config/runtime-config.ts';
+import { DEFAULTS, type RuntimeConfig } from '../config/runtime-config.ts';
 import { describeError } from '../telemetry/logger.ts';
 import type { FunctionApp } from './app.ts';
 
@@ -34,11 +34,11 @@ export interface ServeOptions {
  */
 export async function serve(
   fn: FunctionApp,
-  config: Pick<RuntimeConfig, 'port' | 'drainTimeoutMs'>,
+  config: Pick<RuntimeConfig, 'port' | 'drainTimeoutMs'> & Partial<Pick<RuntimeConfig, 'http'>>,
   options: ServeOptions = {},
 ): Promise<RunningFunction> {
   const { logger, health, telemetry } = fn;
-  const server = await listen(fn, config.port);
+  const server = await listen(fn, config.port, config.http ?? DEFAULT_HTTP_TIMEOUTS);
   const { port } = server.address() as AddressInfo;
   health.markServing();
   logger.info({ port }, 'listening');
@@ -79,11 +79,32 @@ export async function serve(
   return { port, stop };
 }
 
-function listen(fn: FunctionApp, port: number): Promise<Server> {
+const DEFAULT_HTTP_TIMEOUTS: RuntimeConfig['http'] = {
+  headersTimeoutMs: DEFAULTS.headersTimeoutMs,
+  requestTimeoutMs: DEFAULTS.requestTimeoutMs,
+  keepAliveTimeoutMs: DEFAULTS.keepAliveTimeoutMs,
+};
+
+function listen(fn: FunctionApp, port: number, timeouts: RuntimeConfig['http']): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = fn.app.listen(port, (error?: Error) => {
-      if (error) reject(error);
-      else resolve(server);
+    const server = createServer(
+      {
+        headersTimeout: timeouts.headersTimeoutMs,
+        requestTimeout: timeouts.requestTimeoutMs,
+        keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+        // How often node checks those bounds (default 30 s): a tenth of the shortest, so a
+        // slow client is cut close to its bound.
+        connectionsCheckingInterval: Math.max(
+          50,
+          Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs) / 10,
+        ),
+      },
+      fn.app,
+    );
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve(server);
     });
   });
 }

@@ -28,9 +28,11 @@ import {
   type Resource,
 } from '@opentelemetry/resources';
 import {
+  createDenyListAttributesProcessor,
   MeterProvider,
   PeriodicExportingMetricReader,
   type IMetricReader,
+  type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { RuntimeConfig } from '../config/runtime-config.ts';
@@ -96,6 +98,35 @@ function routeDiagnostics(logger: Logger): void {
 }
 
 /**
+ * Metric attributes that name where a request went. The HTTP client and pg instrumentations
+ * label their metrics with the peer's address, and a peer is often a tenant's (the S3
+ * endpoint and database host of a project's Secrets): `/metrics` would show every tenant's
+ * addresses to anyone who can scrape it, and each new address would be a new series. Spans
+ * keep them (a trace is for the operator); metrics aggregate without them.
+ */
+export const PEER_ADDRESS_ATTRIBUTES: readonly string[] = [
+  'server.address',
+  'server.port',
+  'url.full',
+  'url.path',
+  'url.query',
+  'network.peer.address',
+  'network.peer.port',
+  'net.peer.name',
+  'net.peer.port',
+  'net.peer.ip',
+  'http.url',
+  'http.host',
+  'db.namespace',
+  'db.name',
+];
+
+const WITHOUT_PEER_ADDRESSES: ViewOptions = {
+  instrumentName: '*',
+  attributesProcessors: [createDenyListAttributesProcessor([...PEER_ADDRESS_ATTRIBUTES])],
+};
+
+/**
  * Builds and registers the telemetry of a function: the global context manager, W3C
  * propagators, tracer and meter providers, and the http/express/pg instrumentations.
  * OTLP exporters read `OTEL_EXPORTER_OTLP_*` themselves; `OTEL_TRACES_EXPORTER=none` or
@@ -129,7 +160,7 @@ export function startTelemetry(config: RuntimeConfig, options: TelemetryOptions 
         ),
       }),
     );
-  const meterProvider = new MeterProvider({ resource, readers });
+  const meterProvider = new MeterProvider({ resource, readers, views: [WITHOUT_PEER_ADDRESSES] });
 
   // Globals, so that instrumentations, `trace.getActiveSpan()` in the logger and any layer
   // using @opentelemetry/api see this pipeline. Replacing earlier ones lets tests start one

@@ -190,3 +190,18 @@ test('no secret value in logs, exported spans, status or Kubernetes Events', asy
     );
   }
 });
+
+test("/metrics carries no tenant's address: no S3 endpoint, database host or port as a label", async () => {
+  // A project whose probes really dial the tenant's S3 endpoint and database.
+  const created = await project('vd-http-metrics');
+  assert.equal((await post(apiServerEvent(created))).status, 200);
+  const metrics = await harness.telemetry.renderMetrics();
+  const s3 = new URL(s3Connection().endpoint);
+  // The HTTP client instrumentation did record the S3 request...
+  assert.match(metrics, /http_client_request_duration/);
+  // ...but not where it went.
+  for (const value of [s3.host, `"${s3.port}"`, `"${String(postgresConnection().port)}"`]) {
+    assert.ok(!metrics.includes(value), `/metrics shows ${value}`);
+  }
+  assert.doesNotMatch(metrics, /server_address|server_port|url_full|network_peer/);
+});
