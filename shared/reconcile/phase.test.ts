@@ -21,6 +21,7 @@ const cases = [
   ['Running', 'Updating', false, 'Updating'], // Updating is not a step of the chain
   ['Updating', 'Failed', false, 'Failed'],
   ['Updating', 'Updating', false, 'Updating'],
+  ['Updating', 'Terminating', false, 'Terminating'],
   ['Running', 'Terminating', false, 'Terminating'],
   ['Failed', 'Running', false, 'Running'],
   ['Terminating', 'Running', false, 'Terminating'],
