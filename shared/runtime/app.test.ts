@@ -5,6 +5,7 @@ import request from 'supertest';
 import { createHarness, MODES, sampleEvent } from '../../test/fixtures/function-harness.ts';
 import { ConflictError, PermanentError, RateLimitedError, TransientError } from './errors.ts';
 import { acknowledge, type EventHandler } from './handler.ts';
+import { RedactedError } from '../secrets/redacted-error.ts';
 
 /** A handler whose behaviour each test picks through the event's data. */
 const scripted: EventHandler = async (event, context) => {
@@ -30,7 +31,8 @@ const scripted: EventHandler = async (event, context) => {
       throw new PermanentError('SecretKeyMissing', 'Secret db has no key "password"');
     case 'bug':
       throw new Error('internal detail: pool of 10 exhausted', {
-        cause: new Error('root cause here'),
+        // As a boundary keeps it: a scrubbed copy (shared/secrets/redacted-error.ts).
+        cause: RedactedError.of(new Error('root cause here'), []),
       });
     default:
       return Promise.resolve(undefined);
@@ -169,6 +171,17 @@ test('a failure is logged with its message and cause chain, under the event', as
   const error = line.error as { message: string; cause: { message: string } };
   assert.match(error.message, /internal detail/);
   assert.equal(error.cause.message, 'root cause here');
+
+  // A cause nobody scrubbed may hold a secret: only its type is logged.
+  const transient = sampleEvent({ data: { action: 'transient' } });
+  await post(HTTP.binary(transient));
+  const failed = harness.logs.find(
+    (l) =>
+      l.msg === 'event failed' && (l.event as { id?: string } | undefined)?.id === transient.id,
+  );
+  assert.ok(failed);
+  assert.ok(!JSON.stringify(failed).includes('socket detail'));
+  assert.equal((failed.error as { cause: { type: string } }).cause.type, 'Error');
   assert.deepEqual(line.event, {
     id: event.id,
     type: event.type,
