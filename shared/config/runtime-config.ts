@@ -6,6 +6,7 @@
 import {
   boolean,
   integer,
+  list,
   oneOf,
   optionalText,
   optionalUrl,
@@ -97,6 +98,21 @@ export const runtimeSchema = {
       min: 100,
       max: 600_000,
     }),
+  },
+  /**
+   * Knative Eventing's OIDC authentication of deliveries (shared/runtime/authenticate.ts):
+   * set AUTH_OIDC_AUDIENCE to the audience of this function's Trigger subscriber, and every
+   * event must carry the Broker's service-account token for it.
+   */
+  auth: {
+    audience: optionalText('AUTH_OIDC_AUDIENCE'),
+    /** Default: the issuer the API server's OIDC discovery names. */
+    issuer: optionalText('AUTH_OIDC_ISSUER'),
+    subjects: list('AUTH_OIDC_SUBJECTS', (item) =>
+      /^system:serviceaccount:[^:]+:[^:]+$/.test(item) || /^system:serviceaccount:.*\*$/.test(item)
+        ? undefined
+        : 'is not a service account (system:serviceaccount:<namespace>:<name>, or a prefix ending in *)',
+    ),
   },
   telemetry: {
     /** `true` turns every signal off (OpenTelemetry's own switch). */

@@ -11,6 +11,7 @@ import { describeError, type Logger } from '../telemetry/logger.ts';
 import type { EventOutcome } from '../telemetry/metrics-recorder.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../telemetry/prometheus.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
+import type { Authenticate } from './authenticate.ts';
 import { MalformedEventError, toHttpStatus } from './errors.ts';
 import { isAcknowledgement, type EventHandler } from './handler.ts';
 import { Health } from './health.ts';
@@ -29,6 +30,8 @@ export interface FunctionAppOptions {
   readonly telemetry: Telemetry;
   /** Shared health state; a new one when omitted. */
   readonly health?: Health;
+  /** Checks each delivery's token before its body is read (absent: no authentication). */
+  readonly authenticate?: Authenticate | undefined;
 }
 
 /** A function's HTTP application and its health state (which `serve` drives). */
@@ -62,6 +65,21 @@ export function createFunctionApp(options: FunctionAppOptions): FunctionApp {
     res.type(PROMETHEUS_CONTENT_TYPE).send(await telemetry.renderMetrics());
   });
 
+  // Deliveries are authenticated before their body is read: an unauthenticated sender costs
+  // no parsing.
+  const { authenticate } = options;
+  if (authenticate) {
+    app.post('/', async (req, res, next) => {
+      try {
+        await authenticate(req.headers.authorization);
+        next();
+      } catch (error) {
+        const status = sendError(res, error);
+        logger.warn({ error: describeError(error), status }, 'delivery refused');
+        telemetry.metrics.event('unknown', outcomeOfStatus(status), 0);
+      }
+    });
+  }
   // Every body as text, whatever its type: HTTP.toEvent decides how to read it.
   app.post('/', express.text({ type: () => true, limit: MAX_BODY_BYTES }), async (req, res) => {
     await receive(req, res);

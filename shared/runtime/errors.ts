@@ -7,6 +7,7 @@
  * | error                 | status | broker                                   |
  * | --------------------- | ------ | ---------------------------------------- |
  * | MalformedEventError   | 400    | not retried                              |
+ * | UnauthenticatedError  | 401    | not retried (the sender is not the Broker) |
  * | PermanentError        | 422    | not retried; goes to the dead-letter sink |
  * | ConflictError         | 409    | retried with backoff                     |
  * | RateLimitedError      | 429    | retried with backoff                     |
@@ -34,6 +35,16 @@ export abstract class ReconcilerError extends Error {
 export class MalformedEventError extends ReconcilerError {
   override readonly name = 'MalformedEventError';
   readonly status = 400;
+  readonly retried = false;
+}
+
+/**
+ * The request does not carry a valid token of an allowed sender (Knative Eventing's OIDC
+ * authentication of deliveries). The body says only that; why a token failed is logged.
+ */
+export class UnauthenticatedError extends ReconcilerError {
+  override readonly name = 'UnauthenticatedError';
+  readonly status = 401;
   readonly retried = false;
 }
 

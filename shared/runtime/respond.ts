@@ -43,5 +43,6 @@ export function sendError(res: Response, error: unknown): number {
 /** The events-counter outcome of an error status. */
 export function outcomeOfStatus(status: number): EventOutcome {
   if (status === 400) return 'malformed';
+  if (status === 401) return 'unauthenticated';
   return isRetriedStatus(status) ? 'failed_retryable' : 'failed_permanent';
 }

@@ -8,7 +8,9 @@ import { parseConfig, type FunctionConfig } from '../config/runtime-config.ts';
 import type { ConfigSchema, Environment } from '../config/settings.ts';
 import { createLogger, describeError, type Logger } from '../telemetry/logger.ts';
 import { startTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
+import { readServiceAccountIssuer } from '../k8s/service-account-issuer.ts';
 import { createFunctionApp } from './app.ts';
+import { brokerAuthenticator } from './authenticate.ts';
 import type { EventHandler } from './handler.ts';
 import { Health } from './health.ts';
 import { serve, type RunningFunction } from './serve.ts';
@@ -57,7 +59,22 @@ export async function runFunction<S extends ConfigSchema = ConfigSchema>(
     const telemetry = startTelemetry(config, { logger });
     const health = new Health();
     const handle = await definition.setup({ config, logger, telemetry, health });
-    const fn = createFunctionApp({ name: config.functionName, handle, logger, telemetry, health });
+    const authenticate = config.auth.audience
+      ? brokerAuthenticator({
+          audience: config.auth.audience,
+          subjects: config.auth.subjects,
+          issuer: config.auth.issuer,
+          loadIssuer: () => readServiceAccountIssuer(),
+        })
+      : undefined;
+    const fn = createFunctionApp({
+      name: config.functionName,
+      handle,
+      logger,
+      telemetry,
+      health,
+      authenticate,
+    });
     return await serve(fn, config);
   } catch (error) {
     logger.fatal({ error: describeError(error) }, 'start failed');

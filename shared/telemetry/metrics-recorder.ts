@@ -11,7 +11,8 @@
  * - `dropped_own_write`: the update came from our own status write (rule 3);
  * - `failed_permanent`: delivering again cannot help (reported as a condition, or 4xx);
  * - `failed_retryable`: answered with a status the broker retries;
- * - `malformed`: not a CloudEvent this function can read (400).
+ * - `malformed`: not a CloudEvent this function can read (400);
+ * - `unauthenticated`: refused before it was read: no valid token of an allowed sender (401).
  */
 export type EventOutcome =
   | 'processed'
@@ -19,7 +20,8 @@ export type EventOutcome =
   | 'dropped_own_write'
   | 'failed_permanent'
   | 'failed_retryable'
-  | 'malformed';
+  | 'malformed'
+  | 'unauthenticated';
 
 /** Every outcome, for tests and dashboards. */
 export const EVENT_OUTCOMES: readonly EventOutcome[] = [
@@ -29,6 +31,7 @@ export const EVENT_OUTCOMES: readonly EventOutcome[] = [
   'failed_permanent',
   'failed_retryable',
   'malformed',
+  'unauthenticated',
 ];
 
 /** Records the metrics of one function process. Every method is cheap and never throws. */

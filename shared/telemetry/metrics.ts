@@ -81,7 +81,11 @@ export function createMetricsRecorder(meter: Meter, controller: string): Metrics
       const result = reconcileResult(outcome);
       reconcileTotal.add(1, { controller, result });
       if (result === 'error') reconcileErrors.add(1, { controller });
-      if (outcome === 'failed_permanent' || outcome === 'malformed')
+      if (
+        outcome === 'failed_permanent' ||
+        outcome === 'malformed' ||
+        outcome === 'unauthenticated'
+      )
         terminalErrors.add(1, { controller });
       reconcileTime.record(seconds, { controller });
     },
