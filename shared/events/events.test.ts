@@ -450,6 +450,41 @@ describe('chain event identity', () => {
     );
   });
 
+  test('a uid of up to 128 characters is accepted; a longer one is refused', () => {
+    const parsed = parseEvent(binaryWith({ 'ce-projectuid': 'u'.repeat(128) }), accepts);
+    assert.equal(parsed.kind === 'chain' && parsed.uid, 'u'.repeat(128));
+    assert.throws(
+      () => parseEvent(binaryWith({ 'ce-projectuid': 'u'.repeat(129) }), accepts),
+      malformed(/^extension projectuid \(the project's uid\) is missing or longer than 128/),
+    );
+  });
+
+  test('the subject must name the project with Kubernetes names', () => {
+    const subject = (namespace: string, name: string) => ({
+      'ce-subject': `namespaces/${namespace}/supabaseprojects/${name}`,
+    });
+    for (const [namespace, name] of [
+      ['n'.repeat(63), 'demo'],
+      ['team-a', 'd'.repeat(253)],
+      ['team-a', 'demo.v2'],
+    ] as const) {
+      const parsed = parseEvent(binaryWith(subject(namespace, name)), accepts);
+      assert.deepEqual(parsed.kind === 'chain' && parsed.key, { namespace, name });
+    }
+    for (const [namespace, name] of [
+      ['n'.repeat(64), 'demo'],
+      ['team-a', 'd'.repeat(254)],
+      ['team-a', 'demo..v2'],
+    ] as const) {
+      assert.throws(
+        () => parseEvent(binaryWith(subject(namespace, name)), accepts),
+        malformed(
+          /^subject .* is not namespaces\/<namespace>\/supabaseprojects\/<name> with Kubernetes names/,
+        ),
+      );
+    }
+  });
+
   test('a generation of several digits is read whole, in binary and structured mode', () => {
     for (const event of [
       binaryWith({ 'ce-generation': '12' }),
