@@ -82,7 +82,8 @@ before(async () => {
     },
   });
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  const deadline = Date.now() + 30_000;
+  // Generous: a loaded CI machine starts a TypeScript process slowly.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     const line = stdout.split('\n').find((l) => l.includes('"msg":"listening"'));
     if (line) {

@@ -71,7 +71,8 @@ async function startFunction(name: string): Promise<RunningFunction> {
     // Keep the end: the memory reports come last.
     stderr = (stderr + chunk).slice(-100_000);
   });
-  const deadline = Date.now() + 30_000;
+  // Generous: a loaded CI machine starts a TypeScript process slowly.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     const line = stdout.split('\n').find((l) => l.includes('"msg":"listening"'));
     if (line) {

@@ -114,9 +114,9 @@ for (const name of ['validate-deps', 'init-db', 'secrets']) {
   });
 }
 
-/** Polls until `ready` holds, then returns `value()`; fails after 20 s. */
+/** Polls until `ready` holds, then returns `value()`; fails after 90 s. */
 async function waitFor<T>(ready: () => boolean, value: () => T): Promise<T> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 90_000;
   while (!ready()) {
     if (Date.now() > deadline) throw new Error('timed out waiting for the function');
     await new Promise((resolve) => setTimeout(resolve, 20));
