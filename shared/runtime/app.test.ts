@@ -248,14 +248,18 @@ describe('health', () => {
 });
 
 test('/metrics shows the events counter by type and outcome', async () => {
-  const event = sampleEvent({ type: 'dev.reconciler.metrics.probe', data: { action: 'none' } });
+  // A known type (unknown ones are counted as "other": see event-surface.test.ts).
+  const event = sampleEvent({
+    type: 'dev.reconciler.supabase.components.deployed',
+    data: { action: 'none' },
+  });
   await post(HTTP.binary(event));
   const res = await request(harness.app).get('/metrics');
   assert.equal(res.status, 200);
   assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
   assert.match(
     res.text,
-    /supabase_reconciler_events_total\{[^}]*type="dev\.reconciler\.metrics\.probe"[^}]*outcome="processed"[^}]*\} 1/,
+    /supabase_reconciler_events_total\{[^}]*type="dev\.reconciler\.supabase\.components\.deployed"[^}]*outcome="processed"[^}]*\} 1/,
   );
   assert.match(
     res.text,
