@@ -17,9 +17,9 @@
 # part, else they are built (setup-envtest ships neither). Otherwise, and always for s3, the
 # binaries are built from their published Go modules (Kubernetes and etcd pinned in
 # test/env/assets/go.mod, kwok and versitygw below) into a cache outside the repository, so
-# only the first run pays the build (measured from empty Go caches on 2 cores: kube 6.5
-# minutes; controllers and kwok a few minutes more). SBR_ENVTEST_CACHE overrides the cache
-# directory.
+# only the first run pays the build (from empty Go caches on 2 cores: kube 6.5 minutes; then
+# controllers about 2 minutes, as they share most packages with the API server; kwok about 2
+# minutes, in parallel). SBR_ENVTEST_CACHE overrides the cache directory.
 #
 # Progress goes to stderr; the only line on stdout is the directory.
 set -euo pipefail
@@ -28,9 +28,9 @@ VERSITYGW_VERSION=v1.8.0
 # kwok stays out of the assets module: its requirements would upgrade modules the API server
 # and etcd share with it (otel, grpc, x/net), so it is built by its own go.mod.
 KWOK_VERSION=v0.8.0
-# The stages of the kwok module (kustomize/stage/) that make Nodes Ready, keep their Leases,
-# and take Pods to Running/Ready, Succeeded and away. Pods stay as a stage left them: a test
-# may set one unready through the status subresource and kwok leaves it so.
+# The stages of the kwok module (kustomize/stage/) that make Nodes Ready and keep them so, and
+# take Pods to Running and Ready, to Succeeded (Jobs' Pods) and away when deleted. pod-ready
+# matches only Pending Pods, so a test may set a Running Pod unready and kwok leaves it so.
 KWOK_STAGES=(node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease
   pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete)
 

@@ -62,16 +62,23 @@ export async function globalSetup(): Promise<void> {
   // able to reach its data directory below this one (mkdtemp creates it 0700).
   await chmod(workDir, 0o755);
   const dir = workDir;
+  const kubeAssets = later(resolveAssets(repoRoot, 'kube'));
   // The controllers' binaries are found (or built) while the API server starts; they start
-  // once it is ready, in parallel with each other.
+  // once it is ready, in parallel with each other. On a first run the controllers are built
+  // after the API server, whose packages they mostly share (two builds of the same packages
+  // at once would only compete for the cores); kwok, whose own go.mod picks other versions
+  // of its modules, shares little with them and is built meanwhile.
   const clusterAssets = later(
-    Promise.all([resolveAssets(repoRoot, 'controllers'), resolveAssets(repoRoot, 'kwok')]),
+    Promise.all([
+      kubeAssets.then(
+        () => resolveAssets(repoRoot, 'controllers'),
+        () => resolveAssets(repoRoot, 'controllers'),
+      ),
+      resolveAssets(repoRoot, 'kwok'),
+    ]),
   );
   const kubeStarted = later(
-    (async (): Promise<KubeEnvironment> => {
-      const assets = await resolveAssets(repoRoot, 'kube');
-      return startKube(assets, join(dir, 'kube'));
-    })(),
+    (async (): Promise<KubeEnvironment> => startKube(await kubeAssets, join(dir, 'kube')))(),
   );
   let apiServerReadyAt = 0;
   const [kube, cluster, postgres, s3] = await Promise.all([

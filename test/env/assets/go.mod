@@ -1,6 +1,7 @@
-// Builds the real test-environment binaries (kube-apiserver, etcd) from their
-// published Go modules. Nothing here is part of the reconciler; see
-// test/env/README.md and scripts/envtest-assets.sh.
+// Builds the real test-environment binaries (kube-apiserver, etcd,
+// kube-controller-manager, kube-scheduler) from their published Go modules.
+// Nothing here is part of the reconciler; see scripts/envtest-assets.sh. kwok
+// is built by its own go.mod: here it would upgrade modules the API server uses.
 module supabase-reconciler.dev/test/env/assets
 
 go 1.26.0
