@@ -96,8 +96,13 @@ before(async () => {
 });
 
 after(async () => {
+  // Also when its start failed: a child left running would keep the run from ending.
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
   child.kill('SIGTERM');
-  await once(child, 'exit');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(killer);
 });
 
 test("the Broker's token for this function's audience is let in", async () => {

@@ -25,6 +25,24 @@ import { eventFixture } from '../fixtures/events.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const probe = join(root, 'test/fixtures/memory-probe.ts');
 
+/** Every child process this file started, so that `after` stops them all. */
+const spawned: ChildProcessWithoutNullStreams[] = [];
+
+function spawnFunction(...args: Parameters<typeof spawn>): ChildProcessWithoutNullStreams {
+  const child = spawn(...args) as ChildProcessWithoutNullStreams;
+  spawned.push(child);
+  return child;
+}
+
+async function stopChild(child: ChildProcessWithoutNullStreams): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(killer);
+}
+
 interface RunningFunction {
   readonly name: string;
   readonly child: ChildProcessWithoutNullStreams;
@@ -34,7 +52,7 @@ interface RunningFunction {
 
 /** Starts a phase function's real entry point, with short HTTP bounds for the slow-client tests. */
 async function startFunction(name: string): Promise<RunningFunction> {
-  const child = spawn(
+  const child = spawnFunction(
     process.execPath,
     [
       '--expose-gc',
@@ -148,10 +166,9 @@ before(async () => {
 });
 
 after(async () => {
-  for (const fn of functions) {
-    fn.child.kill('SIGTERM');
-    await once(fn.child, 'exit');
-  }
+  // Every process started, including one whose start failed: a child left running would keep
+  // this test file (and the whole run) from ending.
+  await Promise.all(spawned.map(stopChild));
 });
 
 describe('malformed events are answered 400, never 5xx', () => {
