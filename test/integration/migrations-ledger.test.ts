@@ -190,6 +190,7 @@ describe('loadMigrations: the files', () => {
     '0001_.sql',
     '0001ab_fix.sql',
     '0001A_fix.sql',
+    '0001_first.sql.sql',
   ]) {
     test(`a file named ${name} is refused`, async () => {
       const dir = await migrationsDir({ [name]: 'SELECT 1;' });
