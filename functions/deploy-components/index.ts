@@ -1,0 +1,25 @@
+/** The deploy-components function's entry point: wiring only. */
+import { COMPONENT_APPLY_ORDER, COMPONENT_BUILDERS } from '../../shared/components/index.ts';
+import { kubeObjectApplier } from '../../shared/k8s/apply.ts';
+import { kubeEventRecorder } from '../../shared/k8s/events.ts';
+import { observeApiCalls } from '../../shared/k8s/observe.ts';
+import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
+import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
+import { runFunction } from '../../shared/runtime/run-function.ts';
+import { createDeployComponentsHandler } from './handler.ts';
+
+await runFunction({
+  setup: ({ config, telemetry }) => {
+    const observe = observeApiCalls(telemetry.metrics);
+    return createDeployComponentsHandler({
+      projects: kubeProjectStore({ observe }),
+      secrets: kubeSecretStore({ observe }),
+      objects: kubeObjectApplier({ observe }),
+      events: kubeEventRecorder({ observe, component: config.functionName }),
+      builders: COMPONENT_BUILDERS,
+      order: COMPONENT_APPLY_ORDER,
+      clock: () => new Date(),
+      functionName: config.functionName,
+    });
+  },
+});
