@@ -337,12 +337,10 @@ export const KONG_RENDER_AWK = String.raw`# Renders Kong's declarative configura
 # name in braces) becomes the value of that environment variable as a YAML double-quoted
 # scalar. Written by supabase-reconciler.
 BEGIN {
-  for (i = 1; i < 32; i++) esc[sprintf("%c", i)] = sprintf("\u%04x", i)
-  esc[sprintf("%c", 127)] = "\u007f"
-  esc["	"] = "\t"; esc["
-"] = "\n"; esc["
-"] = "\r"
-  esc["\"] = "\\"; esc["""] = "\""
+  for (i = 1; i < 32; i++) esc[sprintf("%c", i)] = sprintf("\\u%04x", i)
+  esc[sprintf("%c", 127)] = "\\u007f"
+  esc["\t"] = "\\t"; esc["\n"] = "\\n"; esc["\r"] = "\\r"
+  esc["\\"] = "\\\\"; esc["\""] = "\\\""
 }
 function quote(value,    out, i, c) {
   out = ""
@@ -350,7 +348,7 @@ function quote(value,    out, i, c) {
     c = substr(value, i, 1)
     out = out ((c in esc) ? esc[c] : c)
   }
-  return """ out """
+  return "\"" out "\""
 }
 {
   rest = $0
