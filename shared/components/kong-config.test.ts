@@ -324,11 +324,12 @@ describe('the entry-point renders the configuration from the environment', () =>
   writeFileSync(awkFile, KONG_RENDER_AWK);
 
   /**
-   * The awks to run the renderer with: the machine's `awk` always (mawk on Debian and Ubuntu,
-   * as in the kong/kong image), and gawk and busybox's awk where installed.
+   * The awks to run the renderer with: the machine's `awk` always, and mawk (Debian's and
+   * Ubuntu's default, as in the kong/kong image), gawk and busybox's awk where installed
+   * (.ci/run installs all three).
    */
   const AWKS: (readonly string[])[] = [['awk']];
-  for (const candidate of [['gawk'], ['busybox', 'awk']]) {
+  for (const candidate of [['mawk'], ['gawk'], ['busybox', 'awk']]) {
     const probe = spawnSync(candidate[0] ?? '', [...candidate.slice(1), 'BEGIN { exit 0 }']);
     if (probe.status === 0) AWKS.push(candidate);
   }
