@@ -124,8 +124,9 @@ export function fieldConflictsOf(error: unknown): FieldConflict[] | undefined {
   const causes = (body as { details?: { causes?: unknown } } | null)?.details?.causes;
   if (!Array.isArray(causes)) return undefined;
   const conflicts: FieldConflict[] = [];
-  for (const cause of causes as { type?: unknown; message?: unknown; field?: unknown }[]) {
-    if (cause.type !== 'FieldManagerConflict' || typeof cause.message !== 'string') continue;
+  // metav1.StatusCause's Go field Type is `reason` in JSON.
+  for (const cause of causes as { reason?: unknown; message?: unknown; field?: unknown }[]) {
+    if (cause.reason !== 'FieldManagerConflict' || typeof cause.message !== 'string') continue;
     const match = CONFLICT_CAUSE.exec(cause.message);
     if (!match) continue;
     const unquote = (text: string) => JSON.parse(`"${text}"`) as string;
