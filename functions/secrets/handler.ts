@@ -9,8 +9,8 @@
  *
  * Existing good keys are never regenerated; a Secret the user made is checked and never
  * written; the annotation `supabase.reconciler.dev/rotate-jwt-secret` rotates the JWT secret
- * once per value. Components pick up new Secret content when deploy-components sees its
- * content hash change (a later issue); until then, restart them to use rotated keys.
+ * once per value. Components pick up new Secret content when deploy-components, next in the
+ * chain, sees the hash of the keys they read change and rolls them.
  */
 import type { ConditionType } from '../../shared/api/conditions.ts';
 import { parseEvent, type Accepts, type ReceivedEvent } from '../../shared/events/parse.ts';
