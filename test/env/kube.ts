@@ -128,14 +128,18 @@ async function startEtcd(
     ],
     join(workDir, 'etcd.log'),
   );
-  await waitUntil(
-    'etcd',
-    async () => {
-      const response = await fetch(`${url}/health`);
-      return response.ok;
-    },
-    proc.exited,
-    30_000,
+  // A server that was started but never became ready must not outlive the run: a child
+  // process left running keeps the test runner from exiting.
+  await stopIfNotReady(proc, () =>
+    waitUntil(
+      'etcd',
+      async () => {
+        const response = await fetch(`${url}/health`);
+        return response.ok;
+      },
+      proc.exited,
+      30_000,
+    ),
   );
   return { url, process: proc };
 }
@@ -203,22 +207,25 @@ async function startApiServer(
 
   // The serving certificate is generated at start; wait for it before trusting it.
   const certFile = join(certDir, 'apiserver.crt');
-  await waitUntil(
-    'kube-apiserver serving certificate',
-    async () => {
-      await access(certFile);
-      return true;
-    },
-    proc.exited,
-    60_000,
-  );
-  const caPem = await readFile(certFile, 'utf8');
-  await waitUntil(
-    'kube-apiserver /readyz',
-    () => readyz(server, caPem, adminToken),
-    proc.exited,
-    120_000,
-  );
+  const caPem = await stopIfNotReady(proc, async () => {
+    await waitUntil(
+      'kube-apiserver serving certificate',
+      async () => {
+        await access(certFile);
+        return true;
+      },
+      proc.exited,
+      60_000,
+    );
+    const pem = await readFile(certFile, 'utf8');
+    await waitUntil(
+      'kube-apiserver /readyz',
+      () => readyz(server, pem, adminToken),
+      proc.exited,
+      120_000,
+    );
+    return pem;
+  });
 
   const kubeconfigPath = join(workDir, 'kubeconfig');
   const controllerManagerKubeconfigPath = join(workDir, 'kube-controller-manager.kubeconfig');
@@ -279,6 +286,16 @@ async function writeKubeconfig(
     }),
     { mode: 0o600 },
   );
+}
+
+/** Runs a readiness wait; if it fails, stops the process before passing the error on. */
+async function stopIfNotReady<T>(proc: ManagedProcess, wait: () => Promise<T>): Promise<T> {
+  try {
+    return await wait();
+  } catch (error) {
+    await proc.stop();
+    throw error;
+  }
 }
 
 function readyz(server: string, ca: string, token: string): Promise<boolean> {

@@ -53,11 +53,17 @@ export async function startS3(assetsDir: string, workDir: string): Promise<S3Env
     { env: { ROOT_ACCESS_KEY: accessKeyId, ROOT_SECRET_KEY: secretAccessKey } },
   );
   const endpoint = `http://127.0.0.1:${port}`;
-  await waitUntil(
-    'versitygw',
-    async () => (await fetch(`${endpoint}/health`)).ok,
-    proc.exited,
-    30_000,
-  );
+  try {
+    await waitUntil(
+      'versitygw',
+      async () => (await fetch(`${endpoint}/health`)).ok,
+      proc.exited,
+      30_000,
+    );
+  } catch (error) {
+    // A child process left running would keep the test runner from exiting.
+    await proc.stop();
+    throw error;
+  }
   return { endpoint, region, accessKeyId, secretAccessKey, stop: () => proc.stop() };
 }
