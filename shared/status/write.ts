@@ -31,6 +31,11 @@ export interface StatusWriteOptions {
   readonly backoffMs?: number | undefined;
   /** Upper bound of one wait, in ms. */
   readonly maxBackoffMs?: number | undefined;
+  /**
+   * How a wait is made (default: a timer). Tests pass one that records the lengths, so that
+   * the backoff is checked exactly instead of by the clock of a loaded machine.
+   */
+  readonly sleep?: ((ms: number) => Promise<unknown>) | undefined;
 }
 
 /**
@@ -79,7 +84,9 @@ export async function updateStatus<T extends KubeObject>(
       if (!(error instanceof ConflictError) || attempt >= maxAttempts) throw error;
       // Exponential backoff with full jitter: writers that collided would otherwise collide
       // again in lock step (10 attempts wait at most about 5 s in all).
-      await sleep(Math.random() * Math.min(maxBackoffMs, backoffMs * 2 ** attempt));
+      await (options.sleep ?? sleep)(
+        Math.random() * Math.min(maxBackoffMs, backoffMs * 2 ** attempt),
+      );
     }
   }
 }

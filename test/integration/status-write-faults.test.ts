@@ -26,19 +26,12 @@ function widgets(): CustomObjectStore<Widget> {
   });
 }
 
-/**
- * The real store, counting reads and writes, with something done right after each read. It
- * also measures each wait between a write that lost a race and the next read.
- */
+/** The real store, counting reads and writes, with something done right after each read. */
 function observed(afterRead: (key: ObjectKey) => Promise<void> = () => Promise.resolve()) {
   const inner = widgets();
   const counts = { reads: 0, writes: 0 };
-  const gaps: number[] = [];
-  let failedAt: number | undefined;
   const store: CustomObjectStore<Widget> = {
     async get(key) {
-      if (failedAt !== undefined) gaps.push(performance.now() - failedAt);
-      failedAt = undefined;
       counts.reads++;
       const object = await inner.get(key);
       await afterRead(key);
@@ -46,28 +39,34 @@ function observed(afterRead: (key: ObjectKey) => Promise<void> = () => Promise.r
     },
     async replaceStatus(object) {
       counts.writes++;
-      try {
-        return await inner.replaceStatus(object);
-      } catch (error) {
-        failedAt = performance.now();
-        throw error;
-      }
+      return inner.replaceStatus(object);
     },
   };
-  return { store, counts, waits: () => gaps };
+  return { store, counts };
 }
 
 /**
- * Each wait is its expected length (timers fire late, never early; an event loop busy with
- * other test files may make them later still).
+ * The waits between attempts, recorded as updateStatus asks for them (and then made, for
+ * real, so the rival writers interleave as they would).
  */
+function recordingSleep(): { sleep: (ms: number) => Promise<void>; waits: number[] } {
+  const waits: number[] = [];
+  return {
+    waits,
+    sleep: (ms) => {
+      waits.push(ms);
+      return new Promise((resolve) => setTimeout(resolve, ms));
+    },
+  };
+}
+
+/** Each wait is exactly its expected length (to rounding). */
 function assertWaits(waits: readonly number[], expected: readonly number[]): void {
-  assert.equal(waits.length, expected.length, `waits ${waits.map(Math.round).join(', ')}`);
+  assert.equal(waits.length, expected.length, `waits ${waits.join(', ')}`);
   waits.forEach((wait, i) => {
-    const want = expected[i]! * 0.999;
     assert.ok(
-      wait >= want - 2 && wait < want + 150,
-      `wait ${i + 1}: ${Math.round(wait)} ms, expected ${Math.round(want)} ms`,
+      Math.abs(wait - expected[i]!) < 1e-6,
+      `wait ${i + 1}: ${wait} ms, expected ${expected[i]!} ms`,
     );
   });
 }
@@ -163,56 +162,69 @@ describe('updateStatus when the write fails', () => {
     const namespace = await freshNamespace('status-faults');
     const { key } = await createWidget(namespace);
     let rivals = 0;
-    const { store, counts, waits } = observed(async (k) => {
+    const { store, counts } = observed(async (k) => {
       await rivalPhase(k, `rival-${++rivals}`);
     });
     // The jitter at (nearly) its top, so each wait is (nearly) its whole bound.
     t.mock.method(Math, 'random', () => 0.999);
+    const recorder = recordingSleep();
     await assert.rejects(
-      updateStatus(store, key, (status) => ({ ...status, observedGeneration: 7 })),
+      updateStatus(store, key, (status) => ({ ...status, observedGeneration: 7 }), {
+        sleep: recorder.sleep,
+      }),
       ConflictError,
     );
     assert.deepEqual(counts, { reads: 10, writes: 10 });
-    assertWaits(waits(), [20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
+    assertWaits(
+      recorder.waits,
+      [20, 40, 80, 160, 320, 640, 1000, 1000, 1000].map((bound) => bound * 0.999),
+    );
   });
 
   test('the waits follow the given base and bound', async (t) => {
     const namespace = await freshNamespace('status-faults');
     const { key } = await createWidget(namespace);
     let rivals = 0;
-    const { store, counts, waits } = observed(async (k) => {
+    const { store, counts } = observed(async (k) => {
       await rivalPhase(k, `rival-${++rivals}`);
     });
     t.mock.method(Math, 'random', () => 0.999);
+    const recorder = recordingSleep();
     await assert.rejects(
       updateStatus(store, key, (status) => ({ ...status, observedGeneration: 7 }), {
         maxAttempts: 4,
         backoffMs: 40,
         maxBackoffMs: 100,
+        sleep: recorder.sleep,
       }),
       ConflictError,
     );
     assert.deepEqual(counts, { reads: 4, writes: 4 });
-    assertWaits(waits(), [80, 100, 100]);
+    assertWaits(
+      recorder.waits,
+      [80, 100, 100].map((bound) => bound * 0.999),
+    );
   });
 
   test('the waits are jittered below their bound', async (t) => {
     const namespace = await freshNamespace('status-faults');
     const { key } = await createWidget(namespace);
     let rivals = 0;
-    const { store, waits } = observed(async (k) => {
+    const { store } = observed(async (k) => {
       await rivalPhase(k, `rival-${++rivals}`);
     });
     t.mock.method(Math, 'random', () => 0.25);
+    const recorder = recordingSleep();
     await assert.rejects(
       updateStatus(store, key, (status) => ({ ...status, observedGeneration: 7 }), {
         maxAttempts: 3,
         backoffMs: 200,
         maxBackoffMs: 1000,
+        sleep: recorder.sleep,
       }),
       ConflictError,
     );
-    assertWaits(waits(), [100, 200]);
+    assertWaits(recorder.waits, [100, 200]);
   });
 });
 
