@@ -6,24 +6,22 @@
  * issuer come from the API server's own OIDC discovery.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { once } from 'node:events';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { HTTP } from 'cloudevents';
 import { generateKeyPair, SignJWT, decodeJwt } from 'jose';
 import { chainEvent } from '../../shared/events/chain.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
-import { freshNamespace, kube, kubeConnection } from '../env/index.ts';
+import { freshNamespace, kube } from '../env/index.ts';
+import { startFunctionProcess, type FunctionProcess } from '../fixtures/function-process.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const AUDIENCE = 'supabase-reconciler/init-db';
 
 let namespace: string;
-let child: ChildProcessWithoutNullStreams;
-let port: number;
-let stdout = '';
+let fn: FunctionProcess | undefined;
+const port = (): number => {
+  assert.ok(fn, 'the function process started');
+  return fn.port;
+};
 
 /** A token for `serviceAccount`, issued by the API server for `audience`. */
 async function tokenFor(serviceAccount: string, audience: string): Promise<string> {
@@ -59,7 +57,7 @@ function delivery(authorization?: string): { headers: Record<string, string>; bo
 
 async function send(authorization?: string): Promise<{ status: number; body: string }> {
   const { headers, body } = delivery(authorization);
-  const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers, body });
+  const res = await fetch(`http://127.0.0.1:${port()}/`, { method: 'POST', headers, body });
   return { status: res.status, body: await res.text() };
 }
 
@@ -68,41 +66,16 @@ before(async () => {
   for (const name of ['broker', 'intruder']) {
     await kube().core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
   }
-  child = spawn(process.execPath, ['--import', 'tsx', join(root, 'functions/init-db/index.ts')], {
-    cwd: root,
+  fn = await startFunctionProcess('init-db', {
     env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      FUNCTION_NAME: 'init-db',
-      PORT: '0',
-      OTEL_SDK_DISABLED: 'true',
-      KUBECONFIG: kubeConnection().kubeconfigPath,
       AUTH_OIDC_AUDIENCE: AUDIENCE,
       AUTH_OIDC_SUBJECTS: `system:serviceaccount:${namespace}:broker`,
     },
   });
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  // Generous: a loaded CI machine starts a TypeScript process slowly.
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const line = stdout.split('\n').find((l) => l.includes('"msg":"listening"'));
-    if (line) {
-      port = (JSON.parse(line) as { port: number }).port;
-      break;
-    }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no start: ${stdout}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 });
 
 after(async () => {
-  // Also when its start failed: a child left running would keep the run from ending.
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(killer);
+  await fn?.stop();
 });
 
 test("the Broker's token for this function's audience is let in", async () => {
@@ -137,8 +110,8 @@ test('a token with the right claims but not signed by the API server is 401', as
 });
 
 test('health paths need no token; refusals are counted as unauthenticated', async () => {
-  assert.equal((await fetch(`http://127.0.0.1:${port}/health/readiness`)).status, 200);
-  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  assert.equal((await fetch(`http://127.0.0.1:${port()}/health/readiness`)).status, 200);
+  const metrics = await (await fetch(`http://127.0.0.1:${port()}/metrics`)).text();
   assert.match(metrics, /supabase_reconciler_events_total\{[^}]*outcome="unauthenticated"/);
-  assert.ok(stdout.includes('"msg":"delivery refused"'));
+  assert.ok(fn?.stdout().includes('"msg":"delivery refused"'));
 });

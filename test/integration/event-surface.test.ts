@@ -7,8 +7,6 @@
  * thousands of property-generated events crash nothing and grow no memory.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,88 +17,26 @@ import { chainEvent } from '../../shared/events/chain.ts';
 import { API_SERVER_EVENT, CHAIN_EVENT } from '../../shared/events/types.ts';
 import { MAX_ATTRIBUTE_LENGTH } from '../../shared/runtime/receive.ts';
 import { MAX_ERROR_BODY } from '../../shared/runtime/respond.ts';
-import { kubeConnection } from '../env/index.ts';
 import { eventFixture } from '../fixtures/events.ts';
+import { startFunctionProcess, type FunctionProcess } from '../fixtures/function-process.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const probe = join(root, 'test/fixtures/memory-probe.ts');
 
-/** Every child process this file started, so that `after` stops them all. */
-const spawned: ChildProcessWithoutNullStreams[] = [];
-
-function spawnFunction(...args: Parameters<typeof spawn>): ChildProcessWithoutNullStreams {
-  const child = spawn(...args) as ChildProcessWithoutNullStreams;
-  spawned.push(child);
-  return child;
-}
-
-async function stopChild(child: ChildProcessWithoutNullStreams): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(killer);
-}
-
-interface RunningFunction {
-  readonly name: string;
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly port: number;
-  readonly stderr: () => string;
-}
-
 /** Starts a phase function's real entry point, with short HTTP bounds for the slow-client tests. */
-async function startFunction(name: string): Promise<RunningFunction> {
-  const child = spawnFunction(
-    process.execPath,
-    [
-      '--expose-gc',
-      '--import',
-      'tsx',
-      '--import',
-      probe,
-      join(root, 'functions', name, 'index.ts'),
-    ],
-    {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        FUNCTION_NAME: name,
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        OTEL_TRACES_EXPORTER: 'none',
-        OTEL_METRICS_EXPORTER: 'none',
-        KUBECONFIG: kubeConnection().kubeconfigPath,
-        HTTP_HEADERS_TIMEOUT_MS: '600',
-        HTTP_REQUEST_TIMEOUT_MS: '1000',
-        HTTP_KEEP_ALIVE_TIMEOUT_MS: '3000',
-      },
+function startFunction(name: string): Promise<FunctionProcess> {
+  return startFunctionProcess(name, {
+    nodeArgs: ['--expose-gc', '--import', probe],
+    env: {
+      LOG_LEVEL: 'info',
+      OTEL_SDK_DISABLED: 'false',
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_METRICS_EXPORTER: 'none',
+      HTTP_HEADERS_TIMEOUT_MS: '600',
+      HTTP_REQUEST_TIMEOUT_MS: '1000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '3000',
     },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    // Keep only the start of the log: the property test makes thousands of lines.
-    if (stdout.length < 100_000) stdout += chunk;
   });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    // Keep the end: the memory reports come last.
-    stderr = (stderr + chunk).slice(-100_000);
-  });
-  // Generous: a loaded CI machine starts a TypeScript process slowly.
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const line = stdout.split('\n').find((l) => l.includes('"msg":"listening"'));
-    if (line) {
-      const { port } = JSON.parse(line) as { port: number };
-      return { name, child, port, stderr: () => stderr };
-    }
-    if (child.exitCode !== null || Date.now() > deadline)
-      throw new Error(`${name} did not start: ${stderr}${stdout}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 interface Answer {
@@ -109,7 +45,7 @@ interface Answer {
 }
 
 async function post(
-  fn: RunningFunction,
+  fn: FunctionProcess,
   headers: Record<string, string>,
   body: string,
 ): Promise<Answer> {
@@ -119,7 +55,7 @@ async function post(
 
 /** A chain event of the function's own input type, in binary mode, with attribute overrides. */
 function chainInput(
-  fn: RunningFunction,
+  fn: FunctionProcess,
   overrides: Record<string, string> = {},
 ): { headers: Record<string, string>; body: string } {
   const type =
@@ -140,7 +76,7 @@ function chainInput(
 }
 
 /** The function's heap in use after a full garbage collection (test/fixtures/memory-probe.ts). */
-async function retainedHeap(fn: RunningFunction): Promise<number> {
+async function retainedHeap(fn: FunctionProcess): Promise<number> {
   const seen = fn.stderr().split('memory-probe ').length;
   fn.child.kill('SIGUSR2');
   const deadline = Date.now() + 10_000;
@@ -152,23 +88,24 @@ async function retainedHeap(fn: RunningFunction): Promise<number> {
   return (JSON.parse(last) as { heapUsed: number }).heapUsed;
 }
 
-const functions: RunningFunction[] = [];
-const byName = (name: string): RunningFunction => {
+const functions: FunctionProcess[] = [];
+const byName = (name: string): FunctionProcess => {
   const fn = functions.find((f) => f.name === name);
   assert.ok(fn);
   return fn;
 };
 
 before(async () => {
-  functions.push(
-    ...(await Promise.all(['validate-deps', 'init-db', 'secrets'].map((n) => startFunction(n)))),
+  const started = await Promise.allSettled(
+    ['validate-deps', 'init-db', 'secrets'].map((name) => startFunction(name)),
   );
+  for (const result of started) if (result.status === 'fulfilled') functions.push(result.value);
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
 });
 
 after(async () => {
-  // Every process started, including one whose start failed: a child left running would keep
-  // this test file (and the whole run) from ending.
-  await Promise.all(spawned.map(stopChild));
+  await Promise.all(functions.map((fn) => fn.stop()));
 });
 
 describe('malformed events are answered 400, never 5xx', () => {

@@ -6,16 +6,14 @@
  * SIGTERM must drain and exit 0.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { kubeConnection } from '../env/index.ts';
 import { HTTP, type CloudEvent } from 'cloudevents';
 import { chainEvent } from '../../shared/events/chain.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
 import { eventFixture } from '../fixtures/events.ts';
+import { startFunctionProcess } from '../fixtures/function-process.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const probe = join(root, 'test/fixtures/process-hooks-probe.ts');
@@ -46,34 +44,9 @@ function inputFor(name: string): { headers: Record<string, string>; body: string
 
 for (const name of ['validate-deps', 'init-db', 'secrets']) {
   test(`${name}: only the runtime's SIGTERM/SIGINT drain listens; SIGTERM exits 0`, async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--import', probe, join(root, 'functions', name, 'index.ts')],
-      {
-        cwd: root,
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          FUNCTION_NAME: name,
-          PORT: '0',
-          OTEL_SDK_DISABLED: 'true',
-          KUBECONFIG: kubeConnection().kubeconfigPath,
-        },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = once(child, 'exit').then(([code]) => code as number | null);
+    const fn = await startFunctionProcess(name, { nodeArgs: ['--import', probe] });
     try {
-      const port = await waitFor(
-        () => stdout.includes('"msg":"listening"'),
-        () => {
-          const line = stdout.split('\n').find((l) => l.includes('"msg":"listening"'));
-          return (JSON.parse(line ?? '{}') as { port?: number }).port;
-        },
-      );
+      const port = fn.port;
       // An event for a project that does not exist: the function reads it through its real
       // Kubernetes client and acknowledges the miss.
       const { headers, body } = inputFor(name);
@@ -84,10 +57,10 @@ for (const name of ['validate-deps', 'init-db', 'secrets']) {
       });
       assert.equal(res.status, 202, `answered ${String(res.status)}: ${await res.text()}`);
 
-      child.kill('SIGUSR2');
+      fn.child.kill('SIGUSR2');
       const counts = await waitFor(
-        () => stderr.includes('process-hooks '),
-        () => JSON.parse(stderr.split('process-hooks ')[1]!.split('\n')[0]!) as HookCounts,
+        () => fn.stderr().includes('process-hooks '),
+        () => JSON.parse(fn.stderr().split('process-hooks ')[1]!.split('\n')[0]!) as HookCounts,
       );
       const added = Object.fromEntries(
         Object.entries(counts.now).map(([hook, n]) => [hook, n - (counts.atLoad[hook] ?? 0)]),
@@ -106,11 +79,13 @@ for (const name of ['validate-deps', 'init-db', 'secrets']) {
         },
         'listeners added by the function and its dependencies',
       );
-    } finally {
-      child.kill('SIGTERM');
+    } catch (error) {
+      await fn.stop();
+      throw error;
     }
-    assert.equal(await exited, 0, stderr);
-    assert.match(stdout, /"msg":"drained"/);
+    // SIGTERM: the runtime's drain, then exit 0.
+    assert.equal(await fn.stop(), 0, fn.stderr());
+    assert.match(fn.stdout(), /"msg":"drained"/);
   });
 }
 
