@@ -50,10 +50,12 @@ export function translateDbError(
       return new PermanentError('InsufficientPrivilege', `${where}: ${message}`, cause);
     case code.startsWith('08') ||
       code === '53300' ||
-      code === '57P03' ||
+      code.startsWith('57P') ||
       code === '40001' ||
       code === '40P01':
-      // Connection exceptions, too many connections, starting up, serialization, deadlock.
+      // Connection exceptions, too many connections, the server shutting down, restarting or
+      // starting up (57P01-57P03: the session was ended by the server), serialization,
+      // deadlock.
       return new TransientError(`${where}: ${message} (SQLSTATE ${code})`, cause);
     case UNREACHABLE_CODES.has(code):
       return new TransientError(`${where}: ${message}`, cause);

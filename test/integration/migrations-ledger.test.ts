@@ -391,6 +391,118 @@ describe('migrate: a failing migration', () => {
   });
 });
 
+describe('migrate: a migration and its ledger entry', () => {
+  test('are one transaction: when the ledger entry cannot be written, the migration is undone too', async () => {
+    const { client, target } = await freshSession();
+    // The migration records its own version, so the runner's ledger insert then fails.
+    const sql = [
+      'CREATE TABLE marker (id int);',
+      `INSERT INTO ${LEDGER_TABLE} (version, name, checksum) VALUES ('0001', 'squatter', 'x');`,
+    ].join('\n');
+    try {
+      await assert.rejects(migrate(client, target, [migration('0001_self.sql', sql)]));
+      assert.equal(await tableExists(client, 'public.marker'), false, 'nothing half-applied');
+      assert.deepEqual(await ledger(client), []);
+    } finally {
+      await client.end();
+    }
+  });
+
+  test('a one-character fault at the end of a line is placed on that line', async () => {
+    const { client, target } = await freshSession();
+    const sql = 'SELECT 1;\nSELECT )\nSELECT 2;\n';
+    try {
+      await assert.rejects(
+        migrate(client, target, [migration('0001_paren.sql', sql)]),
+        refused('MigrationFailed', /^migration 0001_paren\.sql failed at line 2 \(SELECT \)\): /),
+      );
+    } finally {
+      await client.end();
+    }
+  });
+
+  test('a failure keeps the server error as its cause', async () => {
+    const { client, target } = await freshSession();
+    try {
+      await assert.rejects(
+        migrate(client, target, [migration('0001_bad.sql', 'SELECT * FROM nowhere;')]),
+        (error: unknown) => {
+          assert.ok(error instanceof PermanentError);
+          assert.ok(error.cause, 'the cause is kept (scrubbed) for the logs');
+          assert.equal((error.cause as { code?: string }).code, '42P01');
+          return true;
+        },
+      );
+    } finally {
+      await client.end();
+    }
+  });
+
+  test('a connection lost in the middle of a migration is transient and names the migration', async () => {
+    const { client, target } = await freshSession();
+    const killer = await otherSession(target);
+    // As connectDatabase does: a connection ended by the server emits 'error', which without a
+    // listener would be thrown out of the next call instead of rejecting it.
+    client.on('error', () => undefined);
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const running = migrate(client, target, [migration('0001_slow.sql', 'SELECT pg_sleep(30);')]);
+    try {
+      // Wait until the migration's statement runs, then end its backend.
+      for (let i = 0; i < 200; i++) {
+        const active = await killer.query(
+          "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND query LIKE 'SELECT pg_sleep%'",
+          [rows[0]!.pid],
+        );
+        if (active.rowCount) break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await killer.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+      await assert.rejects(running, (error: unknown) => {
+        assert.ok(error instanceof TransientError, `expected TransientError, got ${String(error)}`);
+        assert.match(error.message, /apply migration 0001_slow\.sql/);
+        return true;
+      });
+    } finally {
+      await killer.end();
+      await client.end().catch(() => undefined);
+    }
+  });
+
+  test("a user who may not create the ledger's schema is told which step failed", async () => {
+    const { client, target } = await freshSession();
+    const role = `no_ledger_${target.database.replace(/[^a-z0-9_]/g, '_')}`.slice(0, 60);
+    try {
+      // May connect, may not create schemas in the database.
+      await client.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw'`);
+      await client.query(`REVOKE CREATE ON DATABASE ${target.database} FROM PUBLIC`);
+      const limited = new pg.Client({
+        ...postgresConnection(),
+        database: target.database,
+        user: role,
+        password: 'pw',
+      });
+      await limited.connect();
+      try {
+        await assert.rejects(
+          migrate(limited, { ...target, user: role, password: new Sensitive('pw') }, [
+            migration('0001_any.sql', 'SELECT 1;'),
+          ]),
+          (error: unknown) => {
+            assert.ok(error instanceof PermanentError, String(error));
+            assert.match(error.message, new RegExp(`^create the ledger ${LEDGER_TABLE} on `));
+            return true;
+          },
+        );
+      } finally {
+        await limited.end();
+      }
+    } finally {
+      await client.query(`DROP ROLE ${role}`);
+      await client.end();
+    }
+  });
+});
+
 describe('migrate: the lock', () => {
   test('the lock is released after a run, whether it succeeded or failed', async () => {
     const { client, target } = await freshSession();
