@@ -7,38 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CloudEvent, HTTP } from 'cloudevents';
-import request from 'supertest';
-import { handleInitDb, INIT_DB } from '../../functions/init-db/handler.ts';
-import { createSecretsHandler, SECRETS_FUNCTION } from '../../functions/secrets/handler.ts';
-import { createValidateDepsHandler } from '../../functions/validate-deps/handler.ts';
-import { initialiseDatabase } from '../../shared/db/initialise.ts';
-import { probeDatabase } from '../../shared/db/connect.ts';
 import { API_SERVER_EVENT, CHAIN_EVENT } from '../../shared/events/types.ts';
-import { kubeEventRecorder } from '../../shared/k8s/events.ts';
-import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
-import { probeBucket } from '../../shared/s3/probe.ts';
-import { DEFAULT_API_KEY_POLICY } from '../../shared/secrets/api-keys.ts';
-import { cryptoKeyGenerator } from '../../shared/secrets/generate.ts';
 import {
-  freshBucket,
-  freshDatabase,
   freshNamespace,
   kubeConnection,
-  postgresConnection,
-  s3Connection,
   startOtlpReceiver,
   type OtlpReceiver,
 } from '../env/index.ts';
-import { testEgress } from '../fixtures/egress.ts';
-import { createHarness, type Harness } from '../fixtures/function-harness.ts';
-import {
-  apiServerEvent,
-  createProject,
-  createSecret,
-  installProjectCrd,
-} from '../fixtures/project.ts';
+import { deliver, phaseHarnesses, projectOnTestServers, replyOf } from '../fixtures/chain.ts';
+import type { Harness } from '../fixtures/function-harness.ts';
+import { apiServerEvent, installProjectCrd } from '../fixtures/project.ts';
 
 let receiver: OtlpReceiver;
 let validateDeps: Harness;
@@ -51,47 +30,7 @@ before(async () => {
   const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint };
   // The OTLP exporters read their endpoint from the process environment, as in a pod.
   Object.assign(process.env, env);
-  const stores = {
-    projects: kubeProjectStore({ kubeconfigPath: kubeConnection().kubeconfigPath }),
-    secrets: kubeSecretStore({ kubeconfigPath: kubeConnection().kubeconfigPath }),
-  };
-  validateDeps = createHarness(
-    createValidateDepsHandler({
-      name: 'validate-deps',
-      ...stores,
-      // The test servers are on loopback: allowed explicitly (fixtures/egress.ts).
-      probeDatabase: (target, options) => probeDatabase(target, { ...options, egress: testEgress }),
-      probeBucket: (target, options) => probeBucket(target, { ...options, egress: testEgress }),
-      events: kubeEventRecorder({
-        kubeconfigPath: kubeConnection().kubeconfigPath,
-        component: 'validate-deps',
-      }),
-      now: () => new Date(),
-      timeouts: { postgresMs: 5000, s3Ms: 5000 },
-    }),
-    { env, name: 'validate-deps' },
-  );
-  initDb = createHarness(
-    (event, context) =>
-      handleInitDb(
-        event,
-        {
-          ...stores,
-          initialise: (target, key) => initialiseDatabase(target, key, { egress: testEgress }),
-        },
-        context,
-      ),
-    { env, name: INIT_DB, telemetry: validateDeps.telemetry },
-  );
-  secrets = createHarness(
-    createSecretsHandler({
-      ...stores,
-      generator: cryptoKeyGenerator,
-      clock: () => new Date(),
-      policy: DEFAULT_API_KEY_POLICY,
-    }),
-    { env, name: SECRETS_FUNCTION, telemetry: validateDeps.telemetry },
-  );
+  ({ validateDeps, initDb, secrets } = phaseHarnesses(env));
 });
 
 after(async () => {
@@ -99,41 +38,9 @@ after(async () => {
   await receiver.close();
 });
 
-/** What the Broker does with a reply: deliver it, in binary mode, to the next subscriber. */
-async function deliver(harness: Harness, event: CloudEvent<unknown>) {
-  const message = HTTP.binary(event);
-  return request(harness.app)
-    .post('/')
-    .set(message.headers as Record<string, string>)
-    .send(message.body as string);
-}
-
-function replyOf(response: request.Response): CloudEvent<unknown> {
-  assert.equal(response.status, 200, response.text);
-  const event = HTTP.toEvent({ headers: response.headers, body: response.text });
-  assert.ok(event instanceof CloudEvent);
-  return event;
-}
-
 test('add event -> validate-deps -> init-db -> secrets: every condition True, one trace, and our own writes start nothing', async () => {
   const namespace = await freshNamespace('chain');
-  const pgEnv = postgresConnection();
-  const s3 = s3Connection();
-  await createSecret(namespace, 'demo-db', {
-    host: pgEnv.host,
-    port: String(pgEnv.port),
-    database: (await freshDatabase('chain')).database,
-    username: pgEnv.user,
-    password: pgEnv.password,
-  });
-  await createSecret(namespace, 'demo-s3', {
-    endpoint: s3.endpoint,
-    region: s3.region,
-    bucket: await freshBucket('chain'),
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-  });
-  const created = await createProject(namespace);
+  const created = await projectOnTestServers(namespace, 'chain');
 
   const validated = replyOf(await deliver(validateDeps, apiServerEvent(created, 'add')));
   assert.equal(validated.type, CHAIN_EVENT.dependenciesValidated);
