@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULTS, type RuntimeConfig } from '../config/runtime-config.ts';
+import type { RuntimeConfig } from '../config/runtime-config.ts';
 import { describeError } from '../telemetry/logger.ts';
 import type { FunctionApp } from './app.ts';
 
@@ -34,11 +34,11 @@ export interface ServeOptions {
  */
 export async function serve(
   fn: FunctionApp,
-  config: Pick<RuntimeConfig, 'port' | 'drainTimeoutMs'> & Partial<Pick<RuntimeConfig, 'http'>>,
+  config: Pick<RuntimeConfig, 'port' | 'drainTimeoutMs' | 'http'>,
   options: ServeOptions = {},
 ): Promise<RunningFunction> {
   const { logger, health, telemetry } = fn;
-  const server = await listen(fn, config.port, config.http ?? DEFAULT_HTTP_TIMEOUTS);
+  const server = await listen(fn, config.port, config.http);
   const { port } = server.address() as AddressInfo;
   health.markServing();
   logger.info({ port }, 'listening');
@@ -78,12 +78,6 @@ export async function serve(
   }
   return { port, stop };
 }
-
-const DEFAULT_HTTP_TIMEOUTS: RuntimeConfig['http'] = {
-  headersTimeoutMs: DEFAULTS.headersTimeoutMs,
-  requestTimeoutMs: DEFAULTS.requestTimeoutMs,
-  keepAliveTimeoutMs: DEFAULTS.keepAliveTimeoutMs,
-};
 
 function listen(fn: FunctionApp, port: number, timeouts: RuntimeConfig['http']): Promise<Server> {
   return new Promise((resolve, reject) => {
