@@ -57,7 +57,7 @@ import {
   type ConsumedInputs,
 } from './inputs-hash.ts';
 import { connectionUrlsSecret, ingressManifest, ingressRef } from './objects.ts';
-import { DEPLOY_COMPONENTS_REASON, DRIFT_REVERTED_EVENT_REASON } from './reasons.ts';
+import { REASON, EVENT_REASON } from '../../shared/api/reasons.ts';
 
 /** The function's name (its Knative Service), the `source` of its replies. */
 export const DEPLOY_COMPONENTS_FUNCTION = 'deploy-components';
@@ -247,7 +247,7 @@ async function reportReclaimed(
           name: project.metadata.name,
           uid: project.metadata.uid,
         },
-        { type: 'Warning', reason: DRIFT_REVERTED_EVENT_REASON, message },
+        { type: 'Warning', reason: EVENT_REASON.DriftReverted, message },
       );
     } catch (error) {
       // The drift is set back either way; a lost Event must not undo the phase's work.
@@ -278,7 +278,7 @@ function failOnConflicts(
     deps.projects,
     target,
     condition,
-    new PermanentError(DEPLOY_COMPONENTS_REASON.FieldManagerConflict, message),
+    new PermanentError(REASON.FieldManagerConflict, message),
   );
 }
 
@@ -377,21 +377,21 @@ export async function reconcileComponents(
               type: 'NetworkReady',
               status: 'True',
               observedGeneration: target.generation,
-              reason: DEPLOY_COMPONENTS_REASON.ServicesReady,
+              reason: REASON.ServicesReady,
               message: `Services ${services.join(', ')} exist with their ports; clients reach Kong at ${resolved.inputs.urls.apiExternal} (from ${resolved.publicUrlSource})`,
             }
           : {
               type: 'NetworkReady',
               status: 'False',
               observedGeneration: target.generation,
-              reason: DEPLOY_COMPONENTS_REASON.ServicePortsMissing,
+              reason: REASON.ServicePortsMissing,
               message: `Services without the ports they were applied with: ${missingPorts.join('; ')}`,
             },
         {
           type: 'Progressing',
           status: 'True',
           observedGeneration: target.generation,
-          reason: DEPLOY_COMPONENTS_REASON.ComponentsApplied,
+          reason: REASON.ComponentsApplied,
           message: `applied ${names.join(', ')}${ingress ? ' and the Ingress' : ''}; their Deployments roll out when an input changes`,
         },
       ],

@@ -5,6 +5,7 @@
  * replies `dev.reconciler.supabase.database.initialized`.
  */
 import type { CloudEvent } from 'cloudevents';
+import { REASON } from '../../shared/api/reasons.ts';
 import type { InitialisationResult } from '../../shared/db/initialise.ts';
 import type { DatabaseTarget } from '../../shared/db/target.ts';
 import { parseEvent, type Accepts } from '../../shared/events/parse.ts';
@@ -85,7 +86,7 @@ export async function handleInitDb(
         type: 'DatabaseInitialized',
         status: 'True',
         observedGeneration: target.generation,
-        reason: 'MigrationsApplied',
+        reason: REASON.MigrationsApplied,
         // Stable wording: a second run with nothing to do must not rewrite the status.
         message: initialisedMessage(result),
       },
@@ -118,7 +119,7 @@ async function reportRetrying(
         type: 'DatabaseInitialized',
         status: 'False',
         observedGeneration: target.generation,
-        reason: 'DatabaseUnavailable',
+        reason: REASON.DatabaseUnavailable,
         message: `${message}; retrying`,
       },
     ],

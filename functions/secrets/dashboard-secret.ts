@@ -18,9 +18,7 @@ import {
 import { Sensitive } from '../../shared/secrets/sensitive.ts';
 import type { SecretPlan } from './ensure-secret.ts';
 import { ownershipOf, projectOwnerReference, type ProjectRef } from './ownership.ts';
-
-/** Condition reason when a Secret with the generated name is a user's and is not usable. */
-export const INVALID_DASHBOARD_SECRET = 'InvalidDashboardSecret';
+import { REASON } from '../../shared/api/reasons.ts';
 
 /** What the generated dashboard Secret is once the plan is carried out. */
 export interface DashboardSecretState {
@@ -87,7 +85,7 @@ export function planDashboardSecret(
           : {
               kind: 'invalid',
               error: new PermanentError(
-                INVALID_DASHBOARD_SECRET,
+                REASON.InvalidDashboardSecret,
                 `Secret ${formatKey(existing.key)} was not created by the reconciler, so it is used as it is and never changed, but it lacks ${missing.join(' and ')}. Add the keys, delete the Secret to let the reconciler generate one, or name your own Secret in spec.studio.dashboardBasicAuthSecretRef.`,
               ),
             },

@@ -43,7 +43,8 @@ import { planDashboardSecret, type DashboardSecretState } from './dashboard-secr
 import { ensureSecret, type EnsureResult } from './ensure-secret.ts';
 import { planJwtSecret } from './jwt-secret.ts';
 import type { ProjectRef } from './ownership.ts';
-import { KEYS_READY, phaseMessage, secretsReadyMessage } from './status.ts';
+import { phaseMessage, secretsReadyMessage } from './status.ts';
+import { REASON } from '../../shared/api/reasons.ts';
 
 /** The function's name (its Knative Service), the `source` of its replies. */
 export const SECRETS_FUNCTION = 'secrets';
@@ -147,7 +148,7 @@ export async function reconcileSecrets(
           type: SECRETS_CONDITION,
           status: 'True',
           observedGeneration: target.generation,
-          reason: KEYS_READY,
+          reason: REASON.KeysReady,
           message: secretsReadyMessage(
             jwt.result,
             { source, ...(dashboardState ? { state: dashboardState } : {}) },

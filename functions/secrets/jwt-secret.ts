@@ -28,9 +28,7 @@ import {
 } from '../../shared/secrets/validate.ts';
 import type { SecretPlan } from './ensure-secret.ts';
 import { ownershipOf, projectOwnerReference, type ProjectRef } from './ownership.ts';
-
-/** Condition reason when the Secret `<project>-jwt` is a user's and is not usable. */
-export const INVALID_JWT_SECRET = 'InvalidJwtSecret';
+import { REASON } from '../../shared/api/reasons.ts';
 
 /** What the Secret `<project>-jwt` is once the plan is carried out (names, never values). */
 export interface JwtSecretState {
@@ -186,7 +184,7 @@ async function planForeign(
   return {
     kind: 'invalid',
     error: new PermanentError(
-      INVALID_JWT_SECRET,
+      REASON.InvalidJwtSecret,
       `Secret ${formatKey(existing.key)} was not created by the reconciler, so it is used as it is and never changed, but it is not valid: ${describeKeyProblems(problems)}. Fix the Secret, or delete it to let the reconciler generate one.`,
     ),
   };

@@ -7,9 +7,6 @@ import type { DashboardSecretSource } from '../../shared/secrets/names.ts';
 import type { DashboardSecretState } from './dashboard-secret.ts';
 import type { JwtSecretState } from './jwt-secret.ts';
 
-/** Condition reason of SecretsReady=True. */
-export const KEYS_READY = 'KeysReady';
-
 /** The longest part of a rotation request repeated in status. */
 const MAX_REQUEST_SHOWN = 64;
 

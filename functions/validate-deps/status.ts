@@ -20,9 +20,8 @@ import {
   toKubeTime,
   type ConditionUpdate,
 } from '../../shared/status/conditions.ts';
-import { REASON } from '../../shared/status/reasons.ts';
 import type { CheckResult } from './checks.ts';
-import { SECRET_REASONS, VALIDATE_DEPS_REASON } from './reasons.ts';
+import { REASON, SECRET_REASONS } from '../../shared/api/reasons.ts';
 
 /** The conditions this function owns, one per dependency. */
 export type DependencyCondition = 'PostgreSQLConnected' | 'S3Connected';
@@ -95,7 +94,7 @@ export function dependencyCondition(
     return {
       ...base,
       status: 'True',
-      reason: VALIDATE_DEPS_REASON.Connected,
+      reason: REASON.Connected,
       message: `connected to ${result.reached}`,
     };
   const { error } = result;
@@ -103,8 +102,8 @@ export function dependencyCondition(
     error instanceof PermanentError
       ? error.reason
       : error instanceof RateLimitedError
-        ? VALIDATE_DEPS_REASON.RateLimited
-        : VALIDATE_DEPS_REASON.Unreachable;
+        ? REASON.RateLimited
+        : REASON.Unreachable;
   return { ...base, status: 'False', reason, message: error.message };
 }
 

@@ -11,9 +11,7 @@ import type { PhaseTarget } from '../../shared/reconcile/index.ts';
 import { ReconcilerError } from '../../shared/runtime/errors.ts';
 import type { EventContext } from '../../shared/runtime/handler.ts';
 import type { ValidateDepsDeps } from './deps.ts';
-
-/** The Event's reason. */
-export const DATABASE_SERVER_NOT_VERIFIED = 'DatabaseServerNotVerified';
+import { EVENT_REASON } from '../../shared/api/reasons.ts';
 
 /** What the mode leaves open, in words. */
 function exposure(mode: SslMode): string {
@@ -62,12 +60,12 @@ export async function warnUnverifiedDatabase(
         name: metadata.name,
         uid: metadata.uid,
       },
-      { type: 'Warning', reason: DATABASE_SERVER_NOT_VERIFIED, message },
+      { type: 'Warning', reason: EVENT_REASON.DatabaseServerNotVerified, message },
     );
   } catch (error) {
     if (!(error instanceof ReconcilerError)) throw error;
     context.logger.warn(
-      { reason: DATABASE_SERVER_NOT_VERIFIED, error: error.message },
+      { reason: EVENT_REASON.DatabaseServerNotVerified, error: error.message },
       'the Warning Event could not be recorded',
     );
   }

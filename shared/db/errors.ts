@@ -7,6 +7,7 @@ import { PermanentError, ReconcilerError, TransientError } from '../runtime/erro
 import { UNREACHABLE_CODES } from '../runtime/network-errors.ts';
 import { RedactedError } from '../secrets/redacted-error.ts';
 import { describeTarget, type DatabaseTarget } from './target.ts';
+import { REASON } from '../api/reasons.ts';
 
 /**
  * Maps a connection or query error to a ReconcilerError.
@@ -30,24 +31,24 @@ export function translateDbError(
   switch (true) {
     case code === '28P01':
       return new PermanentError(
-        'AuthenticationFailed',
+        REASON.AuthenticationFailed,
         `${where}: password authentication failed for user "${target.user}"; check the username and password keys of the database Secret`,
         cause,
       );
     case code === '28000':
       return new PermanentError(
-        'AuthenticationFailed',
+        REASON.AuthenticationFailed,
         `${where}: the server refused the connection (${message}); check pg_hba.conf and the sslMode of the SupabaseProject`,
         cause,
       );
     case code === '3D000':
       return new PermanentError(
-        'DatabaseNotFound',
+        REASON.DatabaseNotFound,
         `${where}: database "${target.database}" does not exist; create it or fix the database key of the database Secret`,
         cause,
       );
     case code === '42501':
-      return new PermanentError('InsufficientPrivilege', `${where}: ${message}`, cause);
+      return new PermanentError(REASON.InsufficientPrivilege, `${where}: ${message}`, cause);
     case code.startsWith('08') ||
       code === '53300' ||
       code.startsWith('57P') ||
@@ -67,20 +68,20 @@ export function translateDbError(
       );
     case message.includes('does not support SSL'):
       return new PermanentError(
-        'TLSNotOffered',
+        REASON.TLSNotOffered,
         `${where}: the server does not offer TLS, but sslMode "${target.sslMode}" requires it; enable ssl on the server or set spec.database.sslMode to disable or prefer`,
         cause,
       );
     case /self[- ]signed|unable to verify|certificate/i.test(message):
       return new PermanentError(
-        'TLSVerificationFailed',
+        REASON.TLSVerificationFailed,
         `${where}: the server's TLS certificate could not be verified (${message}); put the CA certificate that signed it in the "ca.crt" key of the database Secret, and for verify-full use a host key that the certificate names`,
         cause,
       );
     case message.includes('timeout') || message.includes('Connection terminated'):
       return new TransientError(`${where}: ${message}`, cause);
     case /^[0-9A-Z]{5}$/.test(code):
-      return new PermanentError('SqlError', `${where}: ${message} (SQLSTATE ${code})`, {
+      return new PermanentError(REASON.SqlError, `${where}: ${message} (SQLSTATE ${code})`, {
         cause,
       });
     default:

@@ -11,6 +11,7 @@ import { PermanentError, TransientError } from '../runtime/errors.ts';
 import type { DatabaseClient } from './connect.ts';
 import { translateDbError } from './errors.ts';
 import type { DatabaseTarget } from './target.ts';
+import { REASON } from '../api/reasons.ts';
 
 /** One migration file. */
 export interface Migration {
@@ -116,7 +117,7 @@ export async function migrate(
       const migration = migrations.find((m) => m.version === version);
       if (migration && migration.checksum !== row.checksum) {
         throw new PermanentError(
-          'MigrationChanged',
+          REASON.MigrationChanged,
           `migration ${migration.name} was applied to ${target.database} with checksum ${row.checksum.slice(0, 12)} but its file now has ${migration.checksum.slice(0, 12)}; applied migrations are never re-run or changed: restore the file and put the change in a new migration`,
         );
       }

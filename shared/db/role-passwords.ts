@@ -14,6 +14,7 @@ import { PermanentError, ReconcilerError, TransientError } from '../runtime/erro
 import { connectDatabase, type ConnectOptions, type DatabaseClient } from './connect.ts';
 import { scramVerifier } from './scram.ts';
 import type { DatabaseTarget } from './target.ts';
+import { REASON } from '../api/reasons.ts';
 
 /** The roles the Supabase services log in as, besides the database Secret's own user. */
 export const SERVICE_LOGIN_ROLES = [
@@ -170,7 +171,7 @@ async function acceptsPassword(
     }
     if (error instanceof PermanentError) {
       throw new PermanentError(
-        'LoginRoleRefused',
+        REASON.LoginRoleRefused,
         `logging in as ${role}, as the Supabase services do, failed: ${error.message.replace(/^.*?: /, '')}. The services connect as ${role} with the database Secret's password: allow it in pg_hba.conf`,
         { cause: error },
       );
@@ -211,7 +212,7 @@ function claimedBy(
   roles: readonly string[],
 ): PermanentError {
   return new PermanentError(
-    'LoginRolesClaimed',
+    REASON.LoginRolesClaimed,
     `the login roles ${roles.join(', ')} of the PostgreSQL server ${target.host}:${target.port} carry the password of project ${claim.project} (database ${claim.database}), and Supabase's roles belong to the whole server: ` +
       `give this project's database Secret the same password as ${claim.project}'s, or give this project a server of its own. ` +
       `If ${claim.project} no longer uses this server, release the roles with COMMENT ON ROLE ${CLAIM_ROLE} IS NULL, and this project takes them over`,

@@ -9,6 +9,7 @@ import {
   ReconcilerError,
   TransientError,
 } from '../runtime/errors.ts';
+import { REASON } from '../api/reasons.ts';
 
 /** The parts of a client-node ApiException this module reads (it is not imported here). */
 interface ApiExceptionLike {
@@ -71,14 +72,14 @@ export function translateApiError(error: unknown, action: string): ReconcilerErr
     case error.code === 429:
       return new RateLimitedError(message, { cause: error });
     case error.code === 401:
-      return new PermanentError('Unauthorized', message, { cause: error });
+      return new PermanentError(REASON.Unauthorized, message, { cause: error });
     case error.code === 403:
-      return new PermanentError('Forbidden', message, { cause: error });
+      return new PermanentError(REASON.Forbidden, message, { cause: error });
     case error.code === 400 || error.code === 422:
-      return new PermanentError('Invalid', message, { cause: error });
+      return new PermanentError(REASON.Invalid, message, { cause: error });
     case error.code >= 500 || error.code === 408:
       return new TransientError(message, { cause: error });
     default:
-      return new PermanentError('ApiError', message, { cause: error });
+      return new PermanentError(REASON.ApiError, message, { cause: error });
   }
 }

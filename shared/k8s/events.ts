@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Api } from '@kubernetes/client-node';
+import type { EventReason, Reason } from '../api/reasons.ts';
 import { apiCall } from './api-call.ts';
 import { loadClient } from './client.ts';
 import type { KubeStoreOptions } from './custom-objects.ts';
@@ -21,8 +22,8 @@ export interface InvolvedObject {
 /** One Event to record. */
 export interface EventRecord {
   readonly type: 'Normal' | 'Warning';
-  /** CamelCase, e.g. `DatabaseServerNotVerified`. */
-  readonly reason: string;
+  /** CamelCase, from shared/api/reasons.ts: a condition's reason or an EVENT_REASON. */
+  readonly reason: Reason | EventReason;
   /** What happened and what to do; never a secret value. */
   readonly message: string;
 }

@@ -19,9 +19,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { EGRESS_VARIABLES, type EgressSettings } from '../config/egress.ts';
 import { PermanentError } from '../runtime/errors.ts';
 import { parseAllowEntry, parseCidr, unmapped, type AllowEntry, type Cidr } from './cidr.ts';
-
-/** The condition reason of a refused address. */
-export const EGRESS_REFUSED = 'EgressRefused';
+import { REASON } from '../api/reasons.ts';
 
 /** One resolved address. */
 export interface ResolvedAddress {
@@ -128,7 +126,7 @@ export function createEgressPolicy(
       ? `is ${found.address}`
       : `"${host}" resolved to ${found.address}`;
     throw new PermanentError(
-      EGRESS_REFUSED,
+      REASON.EgressRefused,
       `${purpose.what} ${resolvedTo}, which is in ${range.cidr.text} (${range.label}): the reconciler does not connect there for a project; fix ${purpose.source}, or, if the platform team means this address to be reachable, it adds the host or a range to ${EGRESS_VARIABLES.allow}`,
     );
   }

@@ -6,6 +6,7 @@
 import type { CloudEvent } from 'cloudevents';
 import type { ConditionType } from '../api/conditions.ts';
 import { PHASES, type Phase } from '../api/phases.ts';
+import { REASON, type Reason } from '../api/reasons.ts';
 import type { SupabaseProjectStatus } from '../api/types.ts';
 import { chainEvent } from '../events/chain.ts';
 import { decideOnChange, freshness } from '../events/decisions.ts';
@@ -160,7 +161,7 @@ export async function failPermanently(
   error: PermanentError,
   also: Pick<StatusChange, 'conditions' | 'fields'> = {},
 ): Promise<Acknowledgement> {
-  const failed = (type: ConditionType, reason: string): ConditionUpdate => ({
+  const failed = (type: ConditionType, reason: Reason): ConditionUpdate => ({
     type,
     status: 'False',
     observedGeneration: target.generation,
@@ -175,7 +176,7 @@ export async function failPermanently(
       ...(also.conditions ?? []),
       failed(condition, error.reason),
       failed('Ready', error.reason),
-      failed('Progressing', 'Failed'),
+      failed('Progressing', REASON.Failed),
     ],
   });
   return acknowledge('failed_permanent', `${formatKey(target.key)}: ${error.reason}`);

@@ -16,6 +16,7 @@ import type { SecretStore } from '../k8s/secrets.ts';
 import { PermanentError } from '../runtime/errors.ts';
 import type { Sensitive } from '../secrets/sensitive.ts';
 import type { LiveProject } from './project-store.ts';
+import { REASON } from '../api/reasons.ts';
 
 /**
  * Reads a referenced Secret and returns the required keys' values.
@@ -36,7 +37,7 @@ export async function readReferencedSecret<K extends string, O extends string = 
   const namespace = project.metadata.namespace;
   if (reference.namespace && reference.namespace !== namespace) {
     throw new PermanentError(
-      'SecretNamespaceNotAllowed',
+      REASON.SecretNamespaceNotAllowed,
       `${field} names namespace "${reference.namespace}", but pods can only use Secrets of their own namespace "${namespace}"; copy the ${what} into "${namespace}" and remove ${field}.namespace`,
     );
   }
@@ -44,7 +45,7 @@ export async function readReferencedSecret<K extends string, O extends string = 
   const secret = await secrets.get({ namespace, name });
   if (!secret) {
     throw new PermanentError(
-      'SecretNotFound',
+      REASON.SecretNotFound,
       `the ${what} "${name}" (${field}.name) does not exist in namespace "${namespace}"; create it with the keys ${required.join(', ')}`,
     );
   }
@@ -53,12 +54,15 @@ export async function readReferencedSecret<K extends string, O extends string = 
     const value = secret.data.get(key);
     if (value === undefined) {
       throw new PermanentError(
-        'SecretKeyMissing',
+        REASON.SecretKeyMissing,
         `the ${what} "${name}" has no key "${key}"; it needs the keys ${required.join(', ')}`,
       );
     }
     if (value.isBlank()) {
-      throw new PermanentError('SecretKeyEmpty', `the ${what} "${name}" has an empty "${key}"`);
+      throw new PermanentError(
+        REASON.SecretKeyEmpty,
+        `the ${what} "${name}" has an empty "${key}"`,
+      );
     }
     values[key] = value;
   }
@@ -94,7 +98,7 @@ export async function readDatabaseTarget(
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port < 1 || port > 65_535) {
     throw new PermanentError(
-      'InvalidPort',
+      REASON.InvalidPort,
       `the database Secret "${reference.name}" has port "${portText}", which is not a port number (1-65535)`,
     );
   }
@@ -118,7 +122,7 @@ function pemCertificate(value: Sensitive, name: string): string {
     new X509Certificate(pem);
   } catch {
     throw new PermanentError(
-      'InvalidCACertificate',
+      REASON.InvalidCACertificate,
       `the database Secret "${name}" has a "${OPTIONAL_DATABASE_SECRET_KEYS.caCertificate}" that is not a PEM certificate (-----BEGIN CERTIFICATE-----); put the CA certificate that signed the server's certificate there, or remove the key`,
     );
   }

@@ -20,6 +20,8 @@
  * raw `code` ever reaches a layer that could mistake it for an HTTP status.
  */
 
+import type { Reason } from '../api/reasons.ts';
+
 /** Base class: an error whose kind decides the delivery semantics. */
 export abstract class ReconcilerError extends Error {
   /** HTTP status the function answers with when this error ends the request. */
@@ -58,9 +60,9 @@ export class PermanentError extends ReconcilerError {
   override readonly name = 'PermanentError';
   readonly status = 422;
   readonly retried = false;
-  /** CamelCase condition reason, e.g. `SecretKeyMissing`. */
-  readonly reason: string;
-  constructor(reason: string, message: string, options?: ErrorOptions) {
+  /** CamelCase condition reason, e.g. `SecretKeyMissing` (shared/api/reasons.ts). */
+  readonly reason: Reason;
+  constructor(reason: Reason, message: string, options?: ErrorOptions) {
     super(message, options);
     this.reason = reason;
   }

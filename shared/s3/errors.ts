@@ -20,6 +20,7 @@ import {
 import { UNREACHABLE_CODES } from '../runtime/network-errors.ts';
 import { RedactedError } from '../secrets/redacted-error.ts';
 import { describeBucket, type BucketTarget } from './target.ts';
+import { REASON, type Reason } from '../api/reasons.ts';
 
 /** The fields of an SDK service or network error this module reads. */
 interface S3ErrorLike {
@@ -82,12 +83,12 @@ export function translateS3Error(
   const s3Code = e.Code !== undefined && S3_CODE.test(e.Code) ? e.Code : undefined;
   const codeNote = s3Code ? `, ${s3Code}` : '';
 
-  const permanent = (reason: string, what: string) =>
+  const permanent = (reason: Reason, what: string) =>
     new PermanentError(reason, `${where}: ${what}`, cause);
   switch (true) {
     case code === 'NoSuchBucket':
       return permanent(
-        'BucketNotFound',
+        REASON.BucketNotFound,
         'the bucket does not exist; create it, or fix the bucket key of the storage Secret',
       );
     case UNKNOWN_KEY_CODES.has(code):

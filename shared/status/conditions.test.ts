@@ -32,7 +32,7 @@ test('lastTransitionTime stays when only reason, message or generation change', 
   const first = setCondition([], ready, t0);
   const second = setCondition(
     first,
-    { ...ready, observedGeneration: 2, reason: 'Other', message: 'x' },
+    { ...ready, observedGeneration: 2, reason: 'Failed', message: 'x' },
     t1,
   );
   const [condition] = second;
@@ -56,14 +56,14 @@ test('other types are left exactly as they were, in their order', () => {
   const others = setConditions(
     [],
     [
-      { type: 'A', status: 'True', observedGeneration: 1, reason: 'R', message: 'a' },
-      { type: 'B', status: 'False', observedGeneration: 1, reason: 'R', message: 'b' },
+      { type: 'A', status: 'True', observedGeneration: 1, reason: 'Succeeded', message: 'a' },
+      { type: 'B', status: 'False', observedGeneration: 1, reason: 'Succeeded', message: 'b' },
     ],
     t0,
   );
   const merged = setCondition(
     others,
-    { type: 'A', status: 'False', observedGeneration: 2, reason: 'S', message: 'a2' },
+    { type: 'A', status: 'False', observedGeneration: 2, reason: 'Failed', message: 'a2' },
     t1,
   );
   assert.deepEqual(

@@ -3,6 +3,7 @@
  * merged by `type`, `lastTransitionTime` moving only when `status` changes
  * (k8s.io/apimachinery meta.SetStatusCondition does the same).
  */
+import type { Reason } from '../api/reasons.ts';
 
 /** A condition's truth value. */
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -15,7 +16,7 @@ export interface Condition {
   readonly observedGeneration: number;
   /** RFC 3339, seconds precision (what the API server stores). */
   readonly lastTransitionTime: string;
-  /** CamelCase, machine-readable (see reasons.ts). */
+  /** CamelCase, machine-readable (shared/api/reasons.ts). */
   readonly reason: string;
   /** For a person: what is wrong and how to fix it. Never a secret value. */
   readonly message: string;
@@ -29,8 +30,13 @@ export type StoredCondition = Omit<Condition, 'observedGeneration'> & {
   readonly observedGeneration?: number;
 };
 
-/** What a writer says about one condition; the time is filled in by setCondition. */
-export type ConditionUpdate = Omit<Condition, 'lastTransitionTime'>;
+/**
+ * What a writer says about one condition; the time is filled in by setCondition. The reason is
+ * one of shared/api/reasons.ts, the one place every reason is listed.
+ */
+export type ConditionUpdate = Omit<Condition, 'lastTransitionTime' | 'reason'> & {
+  readonly reason: Reason;
+};
 
 /**
  * A time as the API server stores metav1.Time (RFC 3339, whole seconds), so that a

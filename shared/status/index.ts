@@ -1,4 +1,3 @@
 /** The status library: conditions, reasons and the one write path. */
 export * from './conditions.ts';
-export * from './reasons.ts';
 export * from './write.ts';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createValidateDepsHandler } from '../../functions/validate-deps/handler.ts';
-import { DATABASE_SERVER_NOT_VERIFIED } from '../../functions/validate-deps/warnings.ts';
+import {} from '../../functions/validate-deps/warnings.ts';
 import { probeDatabase } from '../../shared/db/connect.ts';
 import type { DatabaseTarget, SslMode } from '../../shared/db/target.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
@@ -34,6 +34,7 @@ import {
   testContext,
   testDeps,
 } from './validate-deps-support.ts';
+import { EVENT_REASON } from '../../shared/api/reasons.ts';
 
 /** The name on the server's certificate, and one that is not on it; both lead to loopback. */
 const CERT_HOST = 'pg.tls.test';
@@ -167,7 +168,7 @@ describe('validate-deps', () => {
 
   async function warnings(namespace: string) {
     const events = await kube().core.listNamespacedEvent({ namespace });
-    return events.items.filter((e) => e.reason === DATABASE_SERVER_NOT_VERIFIED);
+    return events.items.filter((e) => e.reason === EVENT_REASON.DatabaseServerNotVerified);
   }
 
   test('verify-full with ca.crt: status records the mode and a verified server; no Warning', async () => {

@@ -19,12 +19,7 @@ import { probeDatabase } from '../../shared/db/connect.ts';
 import { initialiseDatabase } from '../../shared/db/initialise.ts';
 import type { DatabaseTarget } from '../../shared/db/target.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
-import {
-  createEgressPolicy,
-  EGRESS_REFUSED,
-  type EgressPolicy,
-  type ResolveAll,
-} from '../../shared/net/egress.ts';
+import { createEgressPolicy, type EgressPolicy, type ResolveAll } from '../../shared/net/egress.ts';
 import { PermanentError, type ReconcilerError } from '../../shared/runtime/errors.ts';
 import { probeBucket } from '../../shared/s3/probe.ts';
 import type { BucketTarget } from '../../shared/s3/target.ts';
@@ -40,6 +35,7 @@ import {
   testDeps,
   workingProject,
 } from './validate-deps-support.ts';
+import { REASON } from '../../shared/api/reasons.ts';
 
 /** The production defaults: nothing allowed, no cluster ranges configured. */
 const DEFAULTS = { allow: [], clusterCidrs: [] } as const;
@@ -70,7 +66,7 @@ const purpose = { what: 'the database host', source: 'the host key of the databa
 function refused(pattern: RegExp): (error: unknown) => boolean {
   return (error) => {
     assert.ok(error instanceof PermanentError, `expected PermanentError, got ${String(error)}`);
-    assert.equal(error.reason, EGRESS_REFUSED, error.message);
+    assert.equal(error.reason, REASON.EgressRefused, error.message);
     assert.match(error.message, pattern);
     return true;
   };
@@ -395,7 +391,7 @@ describe('the phases', () => {
       const condition = conditions.find((c) => c.type === type);
       assert.ok(condition, type);
       assert.equal(condition.status, 'False', type);
-      assert.equal(condition.reason, EGRESS_REFUSED, type);
+      assert.equal(condition.reason, REASON.EgressRefused, type);
       assert.match(condition.message, /127\.0\.0\.0\/8 \(loopback\).*EGRESS_ALLOW/);
     }
   });
@@ -419,7 +415,7 @@ describe('the phases', () => {
     const status = (await readProject(namespace)).status;
     const condition = status?.conditions?.find((c) => c.type === 'DatabaseInitialized');
     assert.equal(condition?.status, 'False');
-    assert.equal(condition.reason, EGRESS_REFUSED);
+    assert.equal(condition.reason, REASON.EgressRefused);
     assert.equal(status?.phase, 'Failed');
   });
 });

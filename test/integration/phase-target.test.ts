@@ -460,13 +460,17 @@ describe('writePhaseStatus and failPermanently', () => {
       projects(),
       resolved,
       'S3Connected',
-      new PermanentError('BucketMissing', 'bucket demo does not exist'),
+      new PermanentError('BucketNotFound', 'bucket demo does not exist'),
     );
     const status = await readStatus(namespace);
     assert.deepEqual(Object.keys(status).sort(), ['conditions', 'message', 'phase']);
     assert.deepEqual(
       status.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`),
-      ['S3Connected=False/BucketMissing', 'Ready=False/BucketMissing', 'Progressing=False/Failed'],
+      [
+        'S3Connected=False/BucketNotFound',
+        'Ready=False/BucketNotFound',
+        'Progressing=False/Failed',
+      ],
     );
   });
 });

@@ -73,7 +73,7 @@ function setRound<S extends { conditions?: StoredCondition[] }>(type: string, ro
           type,
           status: round % 2 === 0 ? 'True' : 'False',
           observedGeneration: 1,
-          reason: 'Round',
+          reason: round % 2 === 0 ? 'Succeeded' : 'InProgress',
           message: `round ${round}`,
         },
         new Date(),
