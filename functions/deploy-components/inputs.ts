@@ -4,8 +4,8 @@
  * URLs. The database password is read too, but only to render the connection URLs; it never
  * enters BuildInputs.
  */
-import { componentResourceName } from '../../shared/api/resource-names.ts';
 import { REQUIRED_STORAGE_SECRET_KEYS, STORAGE_SECRET_KEYS } from '../../shared/api/secret-keys.ts';
+import { publicUrlOf, type PublicUrlSource } from '../../shared/components/public-url.ts';
 import type { BuildInputs } from '../../shared/components/types.ts';
 import type { DatabaseTarget } from '../../shared/db/target.ts';
 import type { SecretStore } from '../../shared/k8s/secrets.ts';
@@ -19,35 +19,12 @@ import { dashboardSecretSource, jwtSecretName } from '../../shared/secrets/names
 /** Suffix of the Secret deploy-components renders the connection URLs into. */
 export const CONNECTION_URLS_SECRET_SUFFIX = '-db-urls';
 
-/** The port of Kong's proxy Service (facts §2.1), used for the in-cluster URL. */
-export const KONG_PROXY_PORT = 8000;
+/** The port of Kong's proxy Service (facts §2.1). */
+export { KONG_PROXY_PORT } from '../../shared/components/ports.ts';
 
 /** `<project>-db-urls`. */
 export function connectionUrlsSecretName(projectName: string): string {
   return `${projectName}${CONNECTION_URLS_SECRET_SUFFIX}`;
-}
-
-/** Where the public URLs come from, for status messages and the README. */
-export type PublicUrlSource = 'studio.publicUrl' | 'ingress.host' | 'in-cluster';
-
-/**
- * The URL clients reach Kong at: `studio.publicUrl`, else `https://<ingress.host>` when the
- * Ingress is enabled, else Kong's in-cluster Service URL. Never localhost: a browser or a
- * GoTrue e-mail link pointing at localhost reaches nothing.
- * @param project - the live project
- */
-export function publicUrlOf(project: LiveProject): { url: string; source: PublicUrlSource } {
-  const publicUrl = project.spec.studio?.publicUrl?.trim();
-  if (publicUrl) return { url: publicUrl.replace(/\/+$/, ''), source: 'studio.publicUrl' };
-  const ingress = project.spec.ingress;
-  if (ingress?.enabled && ingress.host) {
-    return { url: `https://${ingress.host}`, source: 'ingress.host' };
-  }
-  const kong = componentResourceName(project.metadata.name, 'kong');
-  return {
-    url: `http://${kong}.${project.metadata.namespace}.svc:${KONG_PROXY_PORT}`,
-    source: 'in-cluster',
-  };
 }
 
 /** The resolved inputs and the database connection (with its password) for the URLs. */
@@ -76,6 +53,7 @@ export async function resolveInputs(
     'spec.storage.secretRef',
   );
   const name = project.metadata.name;
+  // Derived in shared/: health-aggregate reports the same URL in status.endpoints.
   const { url, source } = publicUrlOf(project);
   return {
     database,

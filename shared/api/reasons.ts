@@ -104,6 +104,50 @@ export const REASON = {
   /** Another field manager applies fields of one of our objects: never forced. */
   FieldManagerConflict: 'FieldManagerConflict',
 
+  // --- <Component>Ready, Ready, Degraded, Available (health-aggregate) ----------------------
+  /** <Component>Ready=True: every desired Pod is ready and runs the current template (or replicas is 0). */
+  ComponentReady: 'ComponentReady',
+  /** <Component>Ready=False: the component's Deployment does not exist (not applied yet). */
+  DeploymentMissing: 'DeploymentMissing',
+  /** <Component>Ready=False, degraded: the Deployment of a component that was ready is gone. */
+  DeploymentLost: 'DeploymentLost',
+  /** <Component>Ready=False: a new template is rolling out (old Pods may still serve). */
+  RollingOut: 'RollingOut',
+  /** <Component>Ready=False: the Pods of a component that was never ready are not ready yet. */
+  PodsStarting: 'PodsStarting',
+  /** <Component>Ready=False, degraded: Pods of a component that was ready are not ready now. */
+  PodsUnavailable: 'PodsUnavailable',
+  /**
+   * <Component>Ready, Degraded, Progressing: the rollout made no progress within
+   * `spec.progressDeadlineSeconds` (the deployment controller's own condition says so).
+   */
+  ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
+  /** Ready=True: every enabled component is ready for the current generation. */
+  ComponentsReady: 'ComponentsReady',
+  /** Ready=False: components are still rolling out or starting. */
+  ComponentsNotReady: 'ComponentsNotReady',
+  /** Ready=False: a component is degraded (Degraded says which and why). */
+  ComponentsDegraded: 'ComponentsDegraded',
+  /** Ready=False: NetworkReady is not True (a Service lacks its ports). */
+  NetworkNotReady: 'NetworkNotReady',
+  /** Degraded=True: a component that was ready is not (Pods unavailable, Deployment gone). */
+  ComponentUnavailable: 'ComponentUnavailable',
+  /** Degraded=False: no component is degraded. */
+  AsExpected: 'AsExpected',
+  /** Available=True: Kong has an available Pod, so the API answers. */
+  KongAvailable: 'KongAvailable',
+  /** Available=False: no Kong Pod is available (or Kong is scaled to 0). */
+  KongUnavailable: 'KongUnavailable',
+
+  // --- Progressing while the project is deleted (finalize) ---------------------------------
+  /** Progressing=True: finalize carries out the deletion policy before the finalizer comes off. */
+  Terminating: 'Terminating',
+  /**
+   * Progressing=False: deletionPolicy Delete would drop objects that the user's own objects
+   * depend on (a view on auth.users, a policy calling auth.uid()); nothing was dropped.
+   */
+  DependentObjects: 'DependentObjects',
+
   // --- The API server's answers (any phase) ------------------------------------------------
   /** The reconciler's credentials were refused by the API server. */
   Unauthorized: 'Unauthorized',
@@ -127,6 +171,16 @@ export const EVENT_REASON = {
   DriftReverted: 'DriftReverted',
   /** Warning: the project's sslMode does not verify the database server. */
   DatabaseServerNotVerified: 'DatabaseServerNotVerified',
+  /** Normal: a deleted project's database was kept (deletionPolicy Retain). */
+  DatabaseRetained: 'DatabaseRetained',
+  /** Normal, or Warning when something was kept: what deletionPolicy Delete dropped and kept. */
+  DatabaseDeleted: 'DatabaseDeleted',
+  /**
+   * Warning: a project was deleted without its database work (forced by annotation, Secret
+   * gone, credentials refused, database unreachable under Retain, no inventory): what was
+   * left behind.
+   */
+  DatabaseCleanupSkipped: 'DatabaseCleanupSkipped',
 } as const;
 
 /** A Kubernetes Event reason that is not a condition reason. */

@@ -8,6 +8,7 @@ import type { ComponentName } from '../api/components.ts';
 import { resolveImage } from '../api/default-images.ts';
 import { componentResourceName } from '../api/resource-names.ts';
 import { REPLICAS } from '../api/schema/common.ts';
+import { SPEC_DEFAULTS } from '../api/schema/spec.ts';
 import { mergeEnv } from './env.ts';
 import {
   MANAGED_BY,
@@ -234,6 +235,10 @@ export function assembleComponent(
     metadata,
     spec: {
       replicas: resolveReplicas(project, component),
+      // The deployment controller reports a rollout stuck this long (ProgressDeadlineExceeded),
+      // which health-aggregate turns into Degraded.
+      progressDeadlineSeconds:
+        project.spec.progressDeadlineSeconds ?? SPEC_DEFAULTS.progressDeadlineSeconds,
       selector: { matchLabels: selector },
       template: {
         metadata: { labels: componentLabels(project, component) },

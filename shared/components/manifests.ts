@@ -117,6 +117,8 @@ export interface DeploymentManifest extends Manifest {
   readonly metadata: BuiltMetadata;
   readonly spec: {
     readonly replicas: number;
+    /** After this long without progress the controller sets Progressing=False (deadline). */
+    readonly progressDeadlineSeconds: number;
     readonly selector: { readonly matchLabels: Readonly<Record<string, string>> };
     readonly template: {
       readonly metadata: { readonly labels: Readonly<Record<string, string>> };

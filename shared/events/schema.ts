@@ -42,6 +42,20 @@ export const ResourceObjectSchema = Type.Object({
     deletionTimestamp: Type.Optional(Type.String()),
     annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
     finalizers: Type.Optional(Type.Array(Type.String())),
+    // Which project an owned object (a component's Deployment) belongs to; the owner's name
+    // reaches a request path, hence a Kubernetes name.
+    ownerReferences: Type.Optional(
+      Type.Array(
+        Type.Object({
+          apiVersion: NonEmpty,
+          kind: NonEmpty,
+          name: ObjectName,
+          uid: Type.String({ minLength: 1, maxLength: 128 }),
+          controller: Type.Optional(Type.Boolean()),
+        }),
+        { maxItems: 64 },
+      ),
+    ),
   }),
   spec: Type.Optional(Type.Unknown()),
   status: Type.Optional(

@@ -19,6 +19,12 @@ export const SSL_MODES = [
   'verify-full',
 ] as const;
 
+/**
+ * What deleting a project does to its database (`spec.database.deletionPolicy`): `Retain`
+ * keeps it as it is; `Delete` drops what init-db created there and nothing else.
+ */
+export const DELETION_POLICIES = ['Retain', 'Delete'] as const;
+
 /** Defaults the API server writes into the stored object. */
 export const SPEC_DEFAULTS = {
   sslMode: 'require',
@@ -26,7 +32,15 @@ export const SPEC_DEFAULTS = {
   forcePathStyle: true,
   studioEnabled: true,
   ingressEnabled: false,
+  deletionPolicy: 'Retain',
+  progressDeadlineSeconds: 600,
 } as const satisfies Record<string, unknown>;
+
+/**
+ * Bounds of `spec.progressDeadlineSeconds`. The default is Kubernetes' own for Deployments;
+ * below a few seconds a rollout would be declared stuck before a Pod could be scheduled.
+ */
+export const PROGRESS_DEADLINE_SECONDS = { minimum: 5, maximum: 86_400 } as const;
 
 /** Bounds of `spec.database.maxConnections`. */
 export const MAX_CONNECTIONS = { minimum: 1, maximum: 100 } as const;
@@ -80,6 +94,13 @@ const Database = Type.Object(
         minimum: MAX_CONNECTIONS.minimum,
         maximum: MAX_CONNECTIONS.maximum,
         default: SPEC_DEFAULTS.maxConnections,
+      }),
+    ),
+    deletionPolicy: Type.Optional(
+      Type.Enum(DELETION_POLICIES, {
+        description:
+          'What deleting the project does to the database. Retain (default) keeps every object and row (and the bucket is never touched). Delete drops exactly what the reconciler created there (the schemas, roles, extensions, publication and types its migrations made that did not exist before, and its ledger), never your own tables; it stops and reports instead when your objects depend on what it would drop. The annotation supabase.reconciler.dev/force-delete lets a deletion finish without touching the database.',
+        default: SPEC_DEFAULTS.deletionPolicy,
       }),
     ),
   },
@@ -222,6 +243,16 @@ export const SupabaseProjectSpecSchema = Type.Object(
     ),
     studio: Type.Optional(Studio),
     ingress: Type.Optional(Ingress),
+    progressDeadlineSeconds: Type.Optional(
+      Type.Integer({
+        description:
+          "Seconds a component's rollout may make no progress before it is reported as stuck (Degraded, reason ProgressDeadlineExceeded). Set on every component's Deployment.",
+        format: 'int32',
+        minimum: PROGRESS_DEADLINE_SECONDS.minimum,
+        maximum: PROGRESS_DEADLINE_SECONDS.maximum,
+        default: SPEC_DEFAULTS.progressDeadlineSeconds,
+      }),
+    ),
   },
   { description: 'Desired state of a self-hosted Supabase project.' },
 );

@@ -55,6 +55,13 @@ export const ComponentStatusSchema = Type.Object({
       minimum: 0,
     }),
   ),
+  availableReplicas: Type.Optional(
+    Type.Integer({
+      description: 'Pods that have been ready for minReadySeconds (serving).',
+      format: 'int32',
+      minimum: 0,
+    }),
+  ),
   ready: Type.Optional(
     Type.Boolean({ description: 'Whether every desired pod is ready and up to date.' }),
   ),
