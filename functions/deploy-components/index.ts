@@ -5,17 +5,19 @@ import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
+import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
 import { runFunction } from '../../shared/runtime/run-function.ts';
 import { createDeployComponentsHandler } from './handler.ts';
 
 await runFunction({
-  setup: ({ config, telemetry }) => {
+  setup: ({ config, telemetry, logger }) => {
     const observe = observeApiCalls(telemetry.metrics);
+    const events = kubeEventRecorder({ observe, component: config.functionName });
     return createDeployComponentsHandler({
-      projects: kubeProjectStore({ observe }),
+      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
       secrets: kubeSecretStore({ observe }),
       objects: kubeObjectApplier({ observe }),
-      events: kubeEventRecorder({ observe, component: config.functionName }),
+      events,
       builders: COMPONENT_BUILDERS,
       order: COMPONENT_APPLY_ORDER,
       clock: () => new Date(),

@@ -1,20 +1,23 @@
 /** init-db's entry point: wiring only. */
 import { initDbSchema } from '../../shared/config/init-db.ts';
 import { initialiseDatabase } from '../../shared/db/initialise.ts';
+import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { createEgressPolicy } from '../../shared/net/egress.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
+import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
 import { runFunction } from '../../shared/runtime/run-function.ts';
 import { handleInitDb, type InitDbDeps } from './handler.ts';
 
 await runFunction({
   schema: initDbSchema,
-  setup: ({ config, telemetry }) => {
+  setup: ({ config, telemetry, logger }) => {
     const observe = observeApiCalls(telemetry.metrics);
+    const events = kubeEventRecorder({ observe, component: config.functionName });
     const egress = createEgressPolicy(config.egress);
     const deps: InitDbDeps = {
-      projects: kubeProjectStore({ observe }),
+      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
       secrets: kubeSecretStore({ observe }),
       initialise: async (target, project) => {
         const started = performance.now();

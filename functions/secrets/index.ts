@@ -1,18 +1,21 @@
 /** The secrets function's entry point: wiring only. */
 import { apiKeyPolicyOf, secretsSchema } from '../../shared/config/secrets.ts';
+import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
+import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
 import { runFunction } from '../../shared/runtime/run-function.ts';
 import { cryptoKeyGenerator } from '../../shared/secrets/generate.ts';
 import { createSecretsHandler } from './handler.ts';
 
 await runFunction({
   schema: secretsSchema,
-  setup: ({ config, telemetry }) => {
+  setup: ({ config, telemetry, logger }) => {
     const observe = observeApiCalls(telemetry.metrics);
+    const events = kubeEventRecorder({ observe, component: config.functionName });
     return createSecretsHandler({
-      projects: kubeProjectStore({ observe }),
+      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
       secrets: kubeSecretStore({ observe }),
       generator: cryptoKeyGenerator,
       clock: () => new Date(),

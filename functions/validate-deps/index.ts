@@ -6,25 +6,27 @@ import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { createEgressPolicy } from '../../shared/net/egress.ts';
 import { kubeProjectStore } from '../../shared/reconcile/index.ts';
+import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
 import { runFunction } from '../../shared/runtime/run-function.ts';
 import { probeBucket } from '../../shared/s3/probe.ts';
 import { createValidateDepsHandler } from './handler.ts';
 
 await runFunction({
   schema: validateDepsSchema,
-  setup: ({ config, telemetry }) => {
+  setup: ({ config, telemetry, logger }) => {
     // Kubernetes clients load on the first event (KubeConfig.loadFromDefault: in-cluster
     // service account, or KUBECONFIG locally).
     const observe = observeApiCalls(telemetry.metrics);
+    const events = kubeEventRecorder({ observe, component: config.functionName });
     const egress = createEgressPolicy(config.egress);
     return createValidateDepsHandler({
       name: config.functionName,
-      projects: kubeProjectStore({ observe }),
+      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
       secrets: kubeSecretStore({ observe }),
       probeDatabase: (target, options) =>
         probeDatabase(target, { ...options, egress, applicationName: config.functionName }),
       probeBucket: (target, options) => probeBucket(target, { ...options, egress }),
-      events: kubeEventRecorder({ observe, component: config.functionName }),
+      events,
       now: () => new Date(),
       timeouts: { postgresMs: config.probes.postgresTimeoutMs, s3Ms: config.probes.s3TimeoutMs },
     });
