@@ -20,7 +20,7 @@ import { COMPONENT_READY_CONDITIONS, type ConditionType } from '../../shared/api
 import { isComponentEnabled } from '../../shared/api/enabled-components.ts';
 import type { ComponentBuild, ComponentBuilder, Manifest } from '../../shared/components/types.ts';
 import { parseEvent, type Accepts, type ReceivedEvent } from '../../shared/events/parse.ts';
-import { CHAIN_EVENT } from '../../shared/events/types.ts';
+import { ACKNOWLEDGED_DELETE, CHAIN_EVENT } from '../../shared/events/types.ts';
 import type {
   FieldConflict,
   ObjectApplier,
@@ -63,7 +63,9 @@ import { REASON, EVENT_REASON } from '../../shared/api/reasons.ts';
 export const DEPLOY_COMPONENTS_FUNCTION = 'deploy-components';
 
 /** The events this function handles. */
-export const DEPLOY_COMPONENTS_ACCEPTS: Accepts = { types: [CHAIN_EVENT.secretsReady] };
+export const DEPLOY_COMPONENTS_ACCEPTS: Accepts = {
+  types: [CHAIN_EVENT.secretsReady, ACKNOWLEDGED_DELETE],
+};
 
 /** What the handler works with; every collaborator is injectable. */
 export interface DeployComponentsDeps {

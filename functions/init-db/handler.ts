@@ -9,7 +9,7 @@ import { REASON } from '../../shared/api/reasons.ts';
 import type { InitialisationResult } from '../../shared/db/initialise.ts';
 import type { DatabaseTarget } from '../../shared/db/target.ts';
 import { parseEvent, type Accepts } from '../../shared/events/parse.ts';
-import { CHAIN_EVENT } from '../../shared/events/types.ts';
+import { ACKNOWLEDGED_DELETE, CHAIN_EVENT } from '../../shared/events/types.ts';
 import type { ObjectKey } from '../../shared/k8s/objects.ts';
 import type { SecretStore } from '../../shared/k8s/secrets.ts';
 import {
@@ -29,7 +29,9 @@ import type { EventContext, HandlerResult } from '../../shared/runtime/handler.t
 export const INIT_DB = 'init-db';
 
 /** What init-db handles. */
-export const initDbAccepts: Accepts = { types: [CHAIN_EVENT.dependenciesValidated] };
+export const initDbAccepts: Accepts = {
+  types: [CHAIN_EVENT.dependenciesValidated, ACKNOWLEDGED_DELETE],
+};
 
 /** What init-db needs from the world. */
 export interface InitDbDeps {

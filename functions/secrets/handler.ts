@@ -14,7 +14,7 @@
  */
 import type { ConditionType } from '../../shared/api/conditions.ts';
 import { parseEvent, type Accepts, type ReceivedEvent } from '../../shared/events/parse.ts';
-import { CHAIN_EVENT } from '../../shared/events/types.ts';
+import { ACKNOWLEDGED_DELETE, CHAIN_EVENT } from '../../shared/events/types.ts';
 import { formatKey } from '../../shared/k8s/objects.ts';
 import type { SecretStore } from '../../shared/k8s/secrets.ts';
 import {
@@ -50,7 +50,9 @@ import { REASON } from '../../shared/api/reasons.ts';
 export const SECRETS_FUNCTION = 'secrets';
 
 /** The events this function handles. */
-export const SECRETS_ACCEPTS: Accepts = { types: [CHAIN_EVENT.databaseInitialized] };
+export const SECRETS_ACCEPTS: Accepts = {
+  types: [CHAIN_EVENT.databaseInitialized, ACKNOWLEDGED_DELETE],
+};
 
 /** The condition this phase maintains. */
 export const SECRETS_CONDITION: ConditionType = 'SecretsReady';

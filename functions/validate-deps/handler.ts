@@ -17,6 +17,7 @@
 import { isSpanContextValid } from '@opentelemetry/api';
 import { API_GROUP_VERSION, KIND } from '../../shared/api/index.ts';
 import {
+  ACKNOWLEDGED_DELETE,
   API_SERVER_EVENT,
   CHAIN_EVENT,
   parseEvent,
@@ -55,7 +56,12 @@ import { warnUnverifiedDatabase } from './warnings.ts';
 /** The events validate-deps handles. */
 export const VALIDATE_DEPS_ACCEPTS: Accepts = {
   resource: { apiVersion: API_GROUP_VERSION, kind: KIND },
-  types: [API_SERVER_EVENT.add, API_SERVER_EVENT.update, CHAIN_EVENT.reconcileRequested],
+  types: [
+    API_SERVER_EVENT.add,
+    API_SERVER_EVENT.update,
+    CHAIN_EVENT.reconcileRequested,
+    ACKNOWLEDGED_DELETE,
+  ],
 };
 
 /**

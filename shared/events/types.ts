@@ -11,6 +11,14 @@ export const API_SERVER_EVENT = {
   delete: 'dev.knative.apiserver.resource.delete',
 } as const;
 
+/**
+ * ApiServerSource `delete` events: only finalize acts on them, but a Trigger whose filter
+ * matches the source rather than the type routes them to every subscriber. Each phase
+ * function lists this among the types it accepts and acknowledges it (2xx, no reply), so such
+ * an event is neither retried nor dead-lettered. deploy/'s Triggers filter by type as well.
+ */
+export const ACKNOWLEDGED_DELETE = API_SERVER_EVENT.delete;
+
 /** PingSource ticks (the periodic resync). */
 export const PING_EVENT = 'dev.knative.sources.ping';
 

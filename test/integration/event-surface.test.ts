@@ -97,7 +97,7 @@ const byName = (name: string): FunctionProcess => {
 
 before(async () => {
   const started = await Promise.allSettled(
-    ['validate-deps', 'init-db', 'secrets'].map((name) => startFunction(name)),
+    ['validate-deps', 'init-db', 'secrets', 'deploy-components'].map((name) => startFunction(name)),
   );
   for (const result of started) if (result.status === 'fulfilled') functions.push(result.value);
   const failed = started.find((result) => result.status === 'rejected');
@@ -106,6 +106,24 @@ before(async () => {
 
 after(async () => {
   await Promise.all(functions.map((fn) => fn.stop()));
+});
+
+describe('ApiServerSource delete events are acknowledged by every phase, never retried or dead-lettered', () => {
+  // The three shapes the real adapter sends (knative-facts.md, last section).
+  for (const fixture of [
+    'apiserver-delete',
+    'apiserver-delete-finalizer-removed',
+    'apiserver-delete-no-finalizer',
+  ]) {
+    test(fixture, async () => {
+      for (const fn of functions) {
+        const { headers, body } = eventFixture(fixture);
+        const answer = await post(fn, headers, body);
+        assert.equal(answer.status, 202, `${fn.name}: ${answer.body}`);
+        assert.equal(answer.body, '', `${fn.name} replies nothing`);
+      }
+    });
+  }
 });
 
 describe('malformed events are answered 400, never 5xx', () => {
