@@ -9,8 +9,11 @@ import { ConfigError } from './config-error.ts';
 /** The process environment, or a test's stand-in for it. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-/** Thrown by a setting's reader; collected by `parseSchema` into one `ConfigError`. */
-class InvalidSetting extends Error {}
+/**
+ * Thrown by a setting's reader; collected by `parseSchema` into one `ConfigError`. Exported
+ * for settings whose value has a structure of its own (a JSON variable such as K_CE_OVERRIDES).
+ */
+export class InvalidSetting extends Error {}
 
 /** One value read from one or more environment variables (the first that is set wins). */
 export class Setting<T> {

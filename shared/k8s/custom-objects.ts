@@ -37,6 +37,18 @@ export interface CustomObjectStore<T extends KubeObject> {
   replaceStatus(object: T): Promise<T | undefined>;
 }
 
+/** Lists every object of one kind. */
+export interface ObjectLister<T extends KubeObject> {
+  /**
+   * Lists the objects of every namespace in one request (no paging: a resync needs the whole
+   * set, and the objects are small).
+   * @returns the objects as stored
+   * @throws ReconcilerError translated at this boundary (403 when the ServiceAccount may not
+   *   list them cluster-wide)
+   */
+  list(): Promise<T[]>;
+}
+
 /** Metadata fields a JSON merge patch may set; `null` removes an annotation. */
 export interface MetadataPatch {
   readonly finalizers?: readonly string[];
@@ -76,7 +88,7 @@ export function kubeCustomObjectStore<T extends KubeObject>(
   resource: ResourceRef,
   kind: string,
   options: KubeStoreOptions = {},
-): CustomObjectStore<T> & MetadataWriter<T> {
+): CustomObjectStore<T> & MetadataWriter<T> & ObjectLister<T> {
   let api: Promise<{ objects: CustomObjectsApi; k8s: typeof ClientNode }> | undefined;
   const client = () => {
     api ??= loadClient(options).then(({ k8s, kubeConfig }) => ({
@@ -131,6 +143,24 @@ export function kubeCustomObjectStore<T extends KubeObject>(
           })) as T,
       );
     },
+    list: async () => {
+      const { objects } = await client();
+      const answer: unknown = await apiCall(
+        {
+          verb: 'list',
+          resource: resource.plural,
+          action: `list ${kind}`,
+          observe: options.observe,
+        },
+        () =>
+          objects.listCustomObjectForAllNamespaces({
+            group: resource.group,
+            version: resource.version,
+            resourcePlural: resource.plural,
+          }) as Promise<unknown>,
+      );
+      return checkList(answer, resource, kind) as T[];
+    },
     patchMetadata: (key, resourceVersion, patch) =>
       call(
         'patch',
@@ -176,4 +206,31 @@ function checkObject(value: unknown, resource: ResourceRef, kind: string, key: O
       `the API server answered the read of ${kind} ${formatKey(key)} with something that is not that object`,
     );
   }
+}
+
+/**
+ * A list answer must hold objects of the kind asked for, each with the metadata a caller
+ * keys on; anything else is refused whole rather than half-used.
+ */
+function checkList(value: unknown, resource: ResourceRef, kind: string): KubeObject[] {
+  const items = (typeof value === 'object' && value !== null ? value : {}) as {
+    items?: unknown;
+  };
+  if (!Array.isArray(items.items))
+    throw new Error(
+      `the API server answered the list of ${kind} with something that is not a list`,
+    );
+  for (const item of items.items as unknown[]) {
+    const object = (typeof item === 'object' ? item : null) as Partial<KubeObject> | null;
+    const metadata = object?.metadata;
+    if (
+      object?.kind !== kind ||
+      object.apiVersion !== `${resource.group}/${resource.version}` ||
+      typeof metadata?.namespace !== 'string' ||
+      typeof metadata.name !== 'string' ||
+      typeof metadata.uid !== 'string'
+    )
+      throw new Error(`the API server's list of ${kind} holds an item that is not such an object`);
+  }
+  return items.items as KubeObject[];
 }

@@ -8,6 +8,7 @@ import {
   type CustomObjectStore,
   type KubeStoreOptions,
   type MetadataWriter,
+  type ObjectLister,
 } from '../k8s/custom-objects.ts';
 import type { KubeObject, ObjectMeta } from '../k8s/objects.ts';
 
@@ -21,6 +22,9 @@ export type ProjectStore = CustomObjectStore<LiveProject>;
 /** Writes projects' metadata (the finalizer). */
 export type ProjectMetadataWriter = MetadataWriter<LiveProject>;
 
+/** Lists the projects of every namespace (resync). */
+export type ProjectLister = ObjectLister<LiveProject>;
+
 /** The API server's address of SupabaseProjects. */
 export const PROJECT_RESOURCE = { group: API_GROUP, version: API_VERSION, plural: PLURAL } as const;
 
@@ -30,6 +34,6 @@ export const PROJECT_RESOURCE = { group: API_GROUP, version: API_VERSION, plural
  */
 export function kubeProjectStore(
   options: KubeStoreOptions = {},
-): ProjectStore & ProjectMetadataWriter {
+): ProjectStore & ProjectMetadataWriter & ProjectLister {
   return kubeCustomObjectStore<LiveProject>(PROJECT_RESOURCE, KIND, options);
 }

@@ -34,6 +34,21 @@ export const EVENT_OUTCOMES: readonly EventOutcome[] = [
   'unauthenticated',
 ];
 
+/**
+ * What resync did with one project: `emitted` a reconcile request, `skipped` it (converged, or
+ * failed too recently to retry), or `failed` to post the request.
+ */
+export type ResyncOutcome = 'emitted' | 'skipped' | 'failed';
+
+/**
+ * What the dead-letter sink did with one dead letter: `recorded` it on the project, dropped it
+ * as `stale` (project gone, recreated or at a newer generation), acknowledged it without a
+ * project because it was `malformed` (missing or invalid extensions, unreadable) or `foreign`
+ * (about no SupabaseProject), or `failed` to record it because the API server refused the
+ * write for good (RBAC); a write that may succeed later is retried, not counted here.
+ */
+export type DeadLetterOutcome = 'recorded' | 'stale' | 'malformed' | 'foreign' | 'failed';
+
 /** Records the metrics of one function process. Every method is cheap and never throws. */
 export interface MetricsRecorder {
   /**
@@ -57,6 +72,19 @@ export interface MetricsRecorder {
    * @param seconds - its duration
    */
   dbCall(operation: string, ok: boolean, seconds: number): void;
+  /**
+   * Projects one resync tick handled.
+   * @param outcome - what was done with them
+   * @param count - how many (a tick records each outcome once)
+   */
+  resyncProjects(outcome: ResyncOutcome, count: number): void;
+  /**
+   * One dead letter.
+   * @param outcome - what was done with it
+   * @param failedFunction - the function that gave up: one of the reconciler's function names
+   *   or `unknown`, never a value read unchecked from the event (label values stay bounded)
+   */
+  deadLetter(outcome: DeadLetterOutcome, failedFunction: string): void;
 }
 
 /** A recorder that records nothing (tests, or a layer used outside a function). */
@@ -64,4 +92,6 @@ export const noMetrics: MetricsRecorder = Object.freeze({
   event: () => undefined,
   apiCall: () => undefined,
   dbCall: () => undefined,
+  resyncProjects: () => undefined,
+  deadLetter: () => undefined,
 });

@@ -17,6 +17,8 @@ export const METRIC_NAMES = Object.freeze({
   apiRequestDuration: 'rest_client_request_duration_seconds',
   dbOperations: 'db_client_operations_total',
   dbOperationDuration: 'db_client_operation_duration_seconds',
+  resyncProjects: 'supabase_reconciler_resync_projects_total',
+  deadLetters: 'supabase_reconciler_dead_letters_total',
 });
 
 // controller-runtime's reconcile_time_seconds buckets, thinned: phases take milliseconds
@@ -74,6 +76,12 @@ export function createMetricsRecorder(meter: Meter, controller: string): Metrics
     unit: 's',
     advice: { explicitBucketBoundaries: DB_BUCKETS },
   });
+  const resyncProjects = meter.createCounter(METRIC_NAMES.resyncProjects, {
+    description: 'Projects a resync tick handled, by outcome (emitted, skipped, failed)',
+  });
+  const deadLetters = meter.createCounter(METRIC_NAMES.deadLetters, {
+    description: 'Dead letters received, by outcome and the function that gave up',
+  });
 
   return {
     event(type, outcome, seconds) {
@@ -97,6 +105,13 @@ export function createMetricsRecorder(meter: Meter, controller: string): Metrics
     dbCall(operation, ok, seconds) {
       dbOperations.add(1, { operation, result: ok ? 'success' : 'error' });
       dbDuration.record(seconds, { operation });
+    },
+    resyncProjects(outcome, count) {
+      // Zero is recorded too, so every outcome's series exists from the first tick.
+      resyncProjects.add(count, { controller, outcome });
+    },
+    deadLetter(outcome, failedFunction) {
+      deadLetters.add(1, { controller, outcome, function: failedFunction });
     },
   };
 }
