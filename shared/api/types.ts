@@ -5,7 +5,7 @@
 import type { Static } from 'typebox';
 import type { ComponentName } from './components.ts';
 import type { API_GROUP_VERSION, KIND } from './group-version.ts';
-import type { SSL_MODES } from './schema/spec.ts';
+import type { DELETION_POLICIES, SSL_MODES } from './schema/spec.ts';
 import type { SupabaseProjectSpecSchema } from './schema/spec.ts';
 import type {
   ComponentStatusSchema,
@@ -35,6 +35,9 @@ export type Endpoints = Static<typeof EndpointsSchema>;
 
 /** A PostgreSQL sslmode. */
 export type SslMode = (typeof SSL_MODES)[number];
+
+/** `spec.database.deletionPolicy`. */
+export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
 
 /** `spec.database`. */
 export type DatabaseSpec = SupabaseProjectSpec['database'];

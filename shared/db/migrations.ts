@@ -11,6 +11,8 @@ import { PermanentError, TransientError } from '../runtime/errors.ts';
 import type { DatabaseClient } from './connect.ts';
 import { translateDbError } from './errors.ts';
 import type { DatabaseTarget } from './target.ts';
+import { createInventoryTable, recordInventory } from './inventory.ts';
+import { INVENTORY_TABLE, LEDGER_SCHEMA, LEDGER_TABLE } from './ledger.ts';
 import { REASON } from '../api/reasons.ts';
 
 /** One migration file. */
@@ -32,9 +34,8 @@ export interface MigrationRun {
   readonly total: number;
 }
 
-/** Schema and table of the ledger. */
-export const LEDGER_SCHEMA = 'supabase_reconciler';
-export const LEDGER_TABLE = `${LEDGER_SCHEMA}.schema_migrations`;
+/** Schema and table of the ledger (defined in ledger.ts, beside the inventory's). */
+export { LEDGER_SCHEMA, LEDGER_TABLE };
 
 /**
  * `NNNN_name.sql`, or `NNNNx_name.sql` (one lower-case letter after the number) for a fix
@@ -99,16 +100,7 @@ export async function migrate(
   options: MigrateOptions = {},
 ): Promise<MigrationRun> {
   return withMigrationLock(client, target, options.lockTimeoutMs, async () => {
-    await run(target, `create the ledger ${LEDGER_TABLE}`, async () => {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${LEDGER_SCHEMA}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${LEDGER_TABLE} (
-        version text PRIMARY KEY,
-        name text NOT NULL,
-        checksum text NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now(),
-        applied_by text NOT NULL DEFAULT current_user
-      )`);
-    });
+    await run(target, `create the ledger ${LEDGER_TABLE}`, () => ensureLedger(client));
     const { rows } = await client.query<{ version: string; name: string; checksum: string }>(
       `SELECT version, name, checksum FROM ${LEDGER_TABLE}`,
     );
@@ -130,6 +122,46 @@ export async function migrate(
     }
     return { applied, total: ledger.size + applied.length };
   });
+}
+
+/**
+ * Creates the ledger on a database that has none, and in the same transaction the inventory
+ * of which objects the migrations create existed already (inventory.ts): the Delete deletion
+ * policy drops only what init-db created. On a database that has both, objects added to the
+ * inventory's list since are recorded before any pending migration runs. A ledger created by
+ * a version without the inventory stays without one: what existed before can no longer be
+ * told, and teardown says so instead of guessing.
+ */
+async function ensureLedger(client: DatabaseClient): Promise<void> {
+  const { rows } = await client.query<{ ledger: boolean; inventory: boolean; schema: boolean }>(
+    `SELECT to_regclass($1) IS NOT NULL AS ledger, to_regclass($2) IS NOT NULL AS inventory,
+            EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $3) AS schema`,
+    [LEDGER_TABLE, INVENTORY_TABLE, LEDGER_SCHEMA],
+  );
+  const state = rows[0];
+  if (state?.ledger) {
+    if (state.inventory) await recordInventory(client);
+    return;
+  }
+  await client.query('BEGIN');
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${LEDGER_SCHEMA}`);
+    await client.query(`CREATE TABLE ${LEDGER_TABLE} (
+      version text PRIMARY KEY,
+      name text NOT NULL,
+      checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now(),
+      applied_by text NOT NULL DEFAULT current_user
+    )`);
+    await createInventoryTable(client);
+    await recordInventory(client, [
+      { kind: 'schema', name: LEDGER_SCHEMA, existed: state?.schema === true },
+    ]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
 }
 
 /**

@@ -199,6 +199,33 @@ export async function readClaim(client: DatabaseClient): Promise<LoginRoleClaim 
   }
 }
 
+/**
+ * Releases the claim if it names `project` (finalize: the project is being deleted, so another
+ * project may take the login roles over). A claim of another project, or none, is left as it
+ * is: the comment is cleared only if it still is the one just read, checked in the same
+ * statement, so a claim another project wrote meanwhile survives.
+ * @returns whether a claim of this project was released
+ * @throws what node-postgres throws (translate at the caller)
+ */
+export async function releaseClaim(client: DatabaseClient, project: ObjectKey): Promise<boolean> {
+  const { rows } = await client.query<{ comment: string | null }>(
+    `SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1`,
+    [CLAIM_ROLE],
+  );
+  const comment = rows[0]?.comment;
+  const claim = await readClaim(client);
+  if (!comment || claim?.project !== `${project.namespace}/${project.name}`) return false;
+  const role = client.escapeLiteral(CLAIM_ROLE);
+  await client.query(`DO $release$
+BEGIN
+  IF shobj_description((SELECT oid FROM pg_roles WHERE rolname = ${role}), 'pg_authid') = ${client.escapeLiteral(comment)} THEN
+    COMMENT ON ROLE ${client.escapeIdentifier(CLAIM_ROLE)} IS NULL;
+  END IF;
+END
+$release$`);
+  return true;
+}
+
 async function writeClaim(client: DatabaseClient, claim: LoginRoleClaim): Promise<void> {
   const text = `${CLAIM_PREFIX}${JSON.stringify({ project: claim.project, database: claim.database })}`;
   await client.query(

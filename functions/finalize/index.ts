@@ -1,0 +1,38 @@
+/** finalize's entry point: wiring only. */
+import { finalizeSchema } from '../../shared/config/finalize.ts';
+import { teardownDatabase } from '../../shared/db/teardown.ts';
+import { kubeEventRecorder } from '../../shared/k8s/events.ts';
+import { observeApiCalls } from '../../shared/k8s/observe.ts';
+import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
+import { createEgressPolicy } from '../../shared/net/egress.ts';
+import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
+import { runFunction } from '../../shared/runtime/run-function.ts';
+import { handleFinalize, type FinalizeDeps } from './handler.ts';
+
+await runFunction({
+  schema: finalizeSchema,
+  setup: ({ config, telemetry }) => {
+    const observe = observeApiCalls(telemetry.metrics);
+    const egress = createEgressPolicy(config.egress);
+    const deps: FinalizeDeps = {
+      projects: kubeProjectStore({ observe }),
+      secrets: kubeSecretStore({ observe }),
+      events: kubeEventRecorder({ observe, component: config.functionName }),
+      teardown: async (target, project, policy) => {
+        const started = performance.now();
+        try {
+          const report = await teardownDatabase(target, project, policy, {
+            egress,
+            applicationName: 'supabase-reconciler/finalize',
+          });
+          telemetry.metrics.dbCall('teardown', true, (performance.now() - started) / 1000);
+          return report;
+        } catch (error) {
+          telemetry.metrics.dbCall('teardown', false, (performance.now() - started) / 1000);
+          throw error;
+        }
+      },
+    };
+    return (event, context) => handleFinalize(event, deps, context);
+  },
+});
