@@ -32,6 +32,12 @@ export interface FunctionAppOptions {
   readonly health?: Health;
   /** Checks each delivery's token before its body is read (absent: no authentication). */
   readonly authenticate?: Authenticate | undefined;
+  /**
+   * Answer a request that is not a readable CloudEvent with 202 instead of 400 (still counted
+   * and logged as malformed). Only for a dead-letter sink: the broker does not retry a 4xx,
+   * and an event its dead-letter sink refuses is lost without a trace.
+   */
+  readonly acknowledgeMalformed?: boolean | undefined;
 }
 
 /** A function's HTTP application and its health state (which `serve` drives). */
@@ -94,10 +100,21 @@ export function createFunctionApp(options: FunctionAppOptions): FunctionApp {
       `the request body could not be read: ${error instanceof Error ? error.message : 'unknown error'}`,
       { cause: error },
     );
-    logger.warn({ error: describeError(malformed), status: 400 }, 'malformed event');
-    telemetry.metrics.event('unknown', 'malformed', 0);
-    sendError(res, malformed);
+    answerMalformed(res, malformed, 0);
   });
+
+  /** An unreadable request: 400, or 202 for a sink that must not refuse (see the option). */
+  function answerMalformed(res: Response, error: unknown, seconds: number): void {
+    let status: number;
+    if (options.acknowledgeMalformed) {
+      status = 202;
+      sendEmpty(res, 202);
+    } else {
+      status = sendError(res, error);
+    }
+    logger.warn({ error: describeError(error), status }, 'malformed event');
+    telemetry.metrics.event('unknown', 'malformed', seconds);
+  }
 
   async function receive(req: Request, res: Response): Promise<void> {
     const started = performance.now();
@@ -106,9 +123,7 @@ export function createFunctionApp(options: FunctionAppOptions): FunctionApp {
     try {
       event = readCloudEvent({ headers: req.headers, body: bodyText(req.body) });
     } catch (error) {
-      const status = sendError(res, error);
-      logger.warn({ error: describeError(error), status }, 'malformed event');
-      telemetry.metrics.event('unknown', 'malformed', seconds());
+      answerMalformed(res, error, seconds());
       return;
     }
     const received = event;

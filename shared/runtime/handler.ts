@@ -21,13 +21,15 @@ export interface EventContext {
 /** Outcomes a handler reports by acknowledging an event without a reply. */
 export type AcknowledgedOutcome = Extract<
   EventOutcome,
-  'dropped_stale' | 'dropped_own_write' | 'failed_permanent'
+  'dropped_stale' | 'dropped_own_write' | 'failed_permanent' | 'malformed'
 >;
 
 /**
  * An event that was handled without a reply for a reason worth counting: dropped as stale or
- * as our own write (rules 2 and 3), or a permanent failure already reported as a condition
- * (rule 6). Answered with 202 and no body, so the broker neither retries nor forwards.
+ * as our own write (rules 2 and 3), a permanent failure already reported as a condition
+ * (rule 6), or an unusable event a sink must not refuse (the dead-letter sink: an event it
+ * answers 4xx is lost for good). Answered with 202 and no body, so the broker neither retries
+ * nor forwards.
  */
 export interface Acknowledgement {
   readonly kind: 'acknowledgement';

@@ -33,6 +33,8 @@ export interface FunctionDefinition<S extends ConfigSchema = ConfigSchema> {
    * it runs before the first event can be answered (create clients lazily where possible).
    */
   setup(runtime: FunctionRuntime<S>): EventHandler | Promise<EventHandler>;
+  /** Answer unreadable requests 202 instead of 400 (a dead-letter sink; see createFunctionApp). */
+  readonly acknowledgeMalformed?: boolean;
 }
 
 /**
@@ -74,6 +76,7 @@ export async function runFunction<S extends ConfigSchema = ConfigSchema>(
       telemetry,
       health,
       authenticate,
+      acknowledgeMalformed: definition.acknowledgeMalformed,
     });
     return await serve(fn, config);
   } catch (error) {
