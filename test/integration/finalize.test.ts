@@ -299,6 +299,71 @@ describe('finalize', () => {
     });
   });
 
+  test('Delete keeps what existed before init-db (a schema and an extension prepared by the image)', async () => {
+    const namespace = await freshNamespace('finalize');
+    const { database } = await freshDatabase('finalize');
+    await withClient(superuser(database), async (client) => {
+      // As Supabase's own image prepares a database: auth and pgcrypto exist already.
+      await client.query('CREATE SCHEMA auth');
+      await client.query('CREATE TABLE auth.audit (id int)');
+      await client.query('CREATE EXTENSION pgcrypto');
+    });
+    const before = await withClient(superuser(database), inventoryOf);
+    const pgEnv = postgresConnection();
+    await createSecret(namespace, 'demo-db', {
+      host: pgEnv.host,
+      port: String(pgEnv.port),
+      database,
+      username: pgEnv.user,
+      password: pgEnv.password,
+    });
+    await projectWithFinalizer(namespace, { spec: deletionPolicy('Delete') });
+    await initialiseDatabase(
+      databaseTarget(database),
+      { namespace, name: 'demo' },
+      { egress: testEgress },
+    );
+    await withClient(superuser(database), async (client) => {
+      const { rows } = await client.query<{ kind: string; name: string }>(
+        `SELECT kind, name FROM ${INVENTORY_TABLE} WHERE existed ORDER BY 1, 2`,
+      );
+      // The roles are the server's (this file's anchor database made them).
+      assert.deepEqual(
+        rows.filter((r) => r.kind !== 'role'),
+        [
+          { kind: 'extension', name: 'pgcrypto' },
+          { kind: 'schema', name: 'auth' },
+        ],
+      );
+    });
+
+    // Two deliveries at once (the update of finalize's own status write races the first).
+    const { update } = await deleteProject(namespace);
+    const results = await Promise.all([finalize(update), finalize(update)]);
+    for (const result of results) assert.ok(result === undefined || isAcknowledgement(result));
+    await waitGone(namespace);
+    // init-db's types in auth went; the schema, the user's table in it and pgcrypto stay.
+    assert.deepEqual(local(await withClient(superuser(database), inventoryOf)), local(before));
+  });
+
+  test('Delete on a database initialised before the inventory existed: nothing dropped, and said so', async () => {
+    const { namespace, database } = await setup(deletionPolicy('Delete'));
+    await withClient(superuser(database), (client) =>
+      client.query(`DROP TABLE ${INVENTORY_TABLE}`),
+    );
+    const initialised = await withClient(superuser(database), inventoryOf);
+    const { update } = await deleteProject(namespace);
+    assert.equal(await finalize(update), undefined);
+    await waitGone(namespace);
+    assert.deepEqual(local(await withClient(superuser(database), inventoryOf)), local(initialised));
+    const events = await projectEvents(namespace);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.reason]),
+      [['Warning', 'DatabaseCleanupSkipped']],
+    );
+    assert.match(events[0]?.message ?? '', /cannot be told from yours and nothing was dropped/);
+  });
+
   test('the database Secret already deleted: the project goes anyway, and a Warning says what was left', async () => {
     const { namespace, database } = await setup(deletionPolicy('Delete'));
     await kube().core.deleteNamespacedSecret({ namespace, name: 'demo-db' });
