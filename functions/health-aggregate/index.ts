@@ -1,15 +1,18 @@
 /** The health-aggregate function's entry point: wiring only. */
 import { kubeDeploymentLister } from '../../shared/k8s/deployments.ts';
+import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
+import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
 import { runFunction } from '../../shared/runtime/run-function.ts';
 import { createHealthAggregateHandler } from './handler.ts';
 
 await runFunction({
-  setup: ({ telemetry }) => {
+  setup: ({ config, telemetry, logger }) => {
     const observe = observeApiCalls(telemetry.metrics);
+    const events = kubeEventRecorder({ observe, component: config.functionName });
     return createHealthAggregateHandler({
-      projects: kubeProjectStore({ observe }),
+      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
       deployments: kubeDeploymentLister({ observe }),
       clock: () => new Date(),
     });
