@@ -251,11 +251,20 @@ describe('finalize', () => {
     await withClient(superuser(database), async (client) => {
       await client.query('SET ROLE supabase_auth_admin');
       await client.query('CREATE TABLE auth.users (id uuid PRIMARY KEY, email text)');
+      await client.query(
+        `CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$`,
+      );
       await client.query('RESET ROLE');
       await client.query('CREATE VIEW public.members AS SELECT id, email FROM auth.users');
       await client.query(
         'CREATE TABLE public.profiles (id uuid PRIMARY KEY REFERENCES auth.users (id), name text)',
       );
+      // As Supabase projects write them: a generated key and a row-level policy.
+      await client.query(
+        'CREATE TABLE public.notes (id uuid PRIMARY KEY DEFAULT extensions.uuid_generate_v4(), owner uuid)',
+      );
+      await client.query('ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY');
+      await client.query('CREATE POLICY own_notes ON public.notes USING (owner = auth.uid())');
     });
 
     const { update } = await deleteProject(namespace);
@@ -274,6 +283,14 @@ describe('finalize', () => {
       progressing.message,
       /constraint profiles_id_fkey on public\.profiles \(on [^)]*auth\.users\.id/,
     );
+    assert.match(
+      progressing.message,
+      /default value for public\.notes\.id \(on function extensions\.uuid_generate_v4\(\)\)/,
+    );
+    assert.match(
+      progressing.message,
+      /policy own_notes on public\.notes \(on function auth\.uid\(\)/,
+    );
     assert.match(progressing.message, /Nothing was dropped/);
     await withClient(superuser(database), async (client) => {
       const { rows } = await client.query(
@@ -283,6 +300,8 @@ describe('finalize', () => {
       // The user removes what depends on init-db's schemas.
       await client.query('DROP VIEW public.members');
       await client.query('ALTER TABLE public.profiles DROP CONSTRAINT profiles_id_fkey');
+      await client.query('DROP POLICY own_notes ON public.notes');
+      await client.query('ALTER TABLE public.notes ALTER COLUMN id DROP DEFAULT');
     });
 
     // Touching the project (any annotation) is an update event; finalize tries again.
