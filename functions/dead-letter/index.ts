@@ -1,6 +1,8 @@
 /** dead-letter's entry point: wiring only (the project store, HTTP). */
+import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
+import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
 import { runFunction } from '../../shared/runtime/run-function.ts';
 import { createDeadLetterHandler } from './handler.ts';
 
@@ -8,9 +10,13 @@ await runFunction({
   // A dead letter this sink refuses is lost for good: unreadable requests are answered 202
   // (counted and logged as malformed), not 400.
   acknowledgeMalformed: true,
-  setup: ({ telemetry }) =>
-    createDeadLetterHandler({
-      projects: kubeProjectStore({ observe: observeApiCalls(telemetry.metrics) }),
+  setup: ({ config, telemetry, logger }) => {
+    const observe = observeApiCalls(telemetry.metrics);
+    const events = kubeEventRecorder({ observe, component: config.functionName });
+    return createDeadLetterHandler({
+      // RetriesExhausted is a transition of Progressing: a Warning Event on the project too.
+      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
       now: () => new Date(),
-    }),
+    });
+  },
 });

@@ -23,7 +23,7 @@ import {
   type ReceivedEvent,
   type ResourceEvent,
 } from '../../shared/events/parse.ts';
-import { API_SERVER_EVENT, CHAIN_EVENT } from '../../shared/events/types.ts';
+import { ACKNOWLEDGED_DELETE, API_SERVER_EVENT, CHAIN_EVENT } from '../../shared/events/types.ts';
 import type { DeploymentLister } from '../../shared/k8s/deployments.ts';
 import { formatKey, type ObjectKey } from '../../shared/k8s/objects.ts';
 import { isPhaseTarget, resolvePhaseTarget } from '../../shared/reconcile/phase.ts';
@@ -175,6 +175,12 @@ export async function aggregateHealth(
  * @param deps - the stores and the clock, built once per process
  */
 export function createHealthAggregateHandler(deps: HealthAggregateDeps): EventHandler {
-  return (event, { logger }) =>
-    aggregateHealth(parseEvent(event, HEALTH_AGGREGATE_ACCEPTS), deps, logger);
+  return async (event, { logger }) => {
+    // ApiServerSource events of both kinds share their types; a Trigger that filters on the
+    // type alone routes SupabaseProject deletes here too: acknowledged, never dead-lettered.
+    if (event.type === ACKNOWLEDGED_DELETE && event.kind === KIND) {
+      return acknowledge('dropped_stale', "a SupabaseProject delete is finalize's");
+    }
+    return aggregateHealth(parseEvent(event, HEALTH_AGGREGATE_ACCEPTS), deps, logger);
+  };
 }

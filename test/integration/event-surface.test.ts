@@ -97,7 +97,14 @@ const byName = (name: string): FunctionProcess => {
 
 before(async () => {
   const started = await Promise.allSettled(
-    ['validate-deps', 'init-db', 'secrets', 'deploy-components'].map((name) => startFunction(name)),
+    [
+      'validate-deps',
+      'init-db',
+      'secrets',
+      'deploy-components',
+      'health-aggregate',
+      'dead-letter',
+    ].map((name) => startFunction(name)),
   );
   for (const result of started) if (result.status === 'fulfilled') functions.push(result.value);
   const failed = started.find((result) => result.status === 'rejected');
