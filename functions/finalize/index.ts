@@ -6,18 +6,20 @@ import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { createEgressPolicy } from '../../shared/net/egress.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
+import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
 import { runFunction } from '../../shared/runtime/run-function.ts';
 import { handleFinalize, type FinalizeDeps } from './handler.ts';
 
 await runFunction({
   schema: finalizeSchema,
-  setup: ({ config, telemetry }) => {
+  setup: ({ config, telemetry, logger }) => {
     const observe = observeApiCalls(telemetry.metrics);
+    const events = kubeEventRecorder({ observe, component: config.functionName });
     const egress = createEgressPolicy(config.egress);
     const deps: FinalizeDeps = {
-      projects: kubeProjectStore({ observe }),
+      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
       secrets: kubeSecretStore({ observe }),
-      events: kubeEventRecorder({ observe, component: config.functionName }),
+      events,
       teardown: async (target, project, policy) => {
         const started = performance.now();
         try {
