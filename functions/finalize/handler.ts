@@ -36,7 +36,7 @@ import type {
   ProjectStore,
 } from '../../shared/reconcile/project-store.ts';
 import { readDatabaseTarget } from '../../shared/reconcile/referenced-secret.ts';
-import { PermanentError } from '../../shared/runtime/errors.ts';
+import { PermanentError, TransientError } from '../../shared/runtime/errors.ts';
 import {
   acknowledge,
   type EventContext,
@@ -119,17 +119,15 @@ async function finalize(
   const policy = project.spec.database.deletionPolicy ?? 'Retain';
 
   if (project.metadata.annotations?.[FORCE_DELETE_ANNOTATION] !== undefined) {
-    await progressing(
+    await starting(
       deps,
       target,
-      'True',
-      REASON.Terminating,
       `deleting without touching the database, as the annotation ${FORCE_DELETE_ANNOTATION} asks`,
     );
     await record(deps, project, forcedEvent(policy), context);
     return release(deps, target, context, 'forced by annotation');
   }
-  await progressing(deps, target, 'True', REASON.Terminating, workMessage(policy));
+  await starting(deps, target, workMessage(policy));
 
   let database: DatabaseTarget;
   try {
@@ -179,14 +177,27 @@ async function failed(
     await progressing(deps, target, 'False', permanent.reason, permanent.message);
     return acknowledge('failed_permanent', `${formatKey(target.key)}: ${permanent.reason}`);
   }
-  await progressing(
-    deps,
-    target,
-    'False',
-    REASON.DatabaseUnavailable,
-    `deletionPolicy Delete cannot reach the database: ${message}; retrying. To delete the project without cleaning the database, set the annotation ${FORCE_DELETE_ANNOTATION}`,
-  ).catch(() => undefined);
+  if (error instanceof TransientError) {
+    // Recorded first, so the user sees why while the broker retries (and how to stop it).
+    await progressing(
+      deps,
+      target,
+      'False',
+      REASON.DatabaseUnavailable,
+      `deletionPolicy Delete cannot reach the database: ${message}; retrying. To delete the project without cleaning the database, set the annotation ${FORCE_DELETE_ANNOTATION}`,
+    ).catch(() => undefined);
+  }
   throw error;
+}
+
+/**
+ * Marks the start of the deletion, once: a retry (after DatabaseUnavailable or
+ * DependentObjects) leaves the condition that says why it waits, so that retries do not flip
+ * Progressing back and forth, each flip an update event that runs finalize again.
+ */
+async function starting(deps: FinalizeDeps, target: PhaseTarget, message: string): Promise<void> {
+  if (target.project.status?.phase === 'Terminating') return;
+  await progressing(deps, target, 'True', REASON.Terminating, message);
 }
 
 /** Phase Terminating, with Progressing (and Ready=False) saying what finalize does. */

@@ -447,10 +447,15 @@ describe('finalize', () => {
       assert.match(progressing.message, /retrying/);
       assert.match(progressing.message, /supabase\.reconciler\.dev\/force-delete/);
 
-      // resync's reconcile request for the stuck project: the same answer.
+      // resync's reconcile request for the stuck project: the same answer, and no status
+      // write (a write is an update event, which would run finalize once more per retry).
       await assert.rejects(
         finalize(chainEventFor(CHAIN_EVENT.reconcileRequested, held)),
         TransientError,
+      );
+      assert.equal(
+        (await liveProject(namespace))?.metadata.resourceVersion,
+        held.metadata.resourceVersion,
       );
 
       const forced = await patchProject(namespace, 'demo', {
