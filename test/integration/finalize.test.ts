@@ -509,6 +509,26 @@ describe('finalize', () => {
     });
   });
 
+  test('deletionPolicy defaults to Retain; anything but Retain or Delete is refused by the API server', async () => {
+    const namespace = await freshNamespace('finalize-policy');
+    const project = await createProject(namespace);
+    assert.equal(project.spec.database.deletionPolicy, 'Retain');
+    await assert.rejects(
+      createProject(namespace, {
+        name: 'bad',
+        spec: { database: { secretRef: { name: 'bad-db' }, deletionPolicy: 'Destroy' } },
+      }),
+      (error: unknown) => {
+        assert.equal((error as { code?: number }).code, 422);
+        assert.match(
+          String((error as { body?: unknown }).body),
+          /spec\.database\.deletionPolicy: Unsupported value: \\"Destroy\\": supported values: \\"Retain\\", \\"Delete\\"/,
+        );
+        return true;
+      },
+    );
+  });
+
   test('a reconcile request or update for a project that is not being deleted is acknowledged', async () => {
     const namespace = await freshNamespace('finalize-live');
     const project = await projectWithFinalizer(namespace);
