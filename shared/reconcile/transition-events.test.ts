@@ -71,6 +71,13 @@ test('work under way is never a Warning', () => {
   assert.deepEqual(
     transitionEvents(
       [condition('Ready', 'True', 'Succeeded')],
+      [condition('Ready', 'False', 'Terminating')],
+    ),
+    [{ type: 'Normal', reason: 'Terminating', message: 'Ready is False: Ready says Terminating' }],
+  );
+  assert.deepEqual(
+    transitionEvents(
+      [condition('Ready', 'True', 'Succeeded')],
       [condition('Ready', 'False', 'InProgress')],
     ),
     [{ type: 'Normal', reason: 'InProgress', message: 'Ready is False: Ready says InProgress' }],

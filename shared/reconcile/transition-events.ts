@@ -21,6 +21,8 @@ const UNDER_WAY: ReadonlySet<string> = new Set<Reason>([
   REASON.Reconciling,
   REASON.InProgress,
   REASON.Pending,
+  // A deletion the user asked for: Ready=False while finalize works is not a fault.
+  REASON.Terminating,
 ]);
 
 /** Objects read, by `namespace/name@resourceVersion`; a few in flight at a time. */
