@@ -24,6 +24,11 @@ test('the Secret reasons are condition reasons', () => {
 test('every reason is documented where it is listed', async () => {
   const source = await readFile(new URL('./reasons.ts', import.meta.url), 'utf8');
   for (const reason of [...Object.values(REASON), ...Object.values(EVENT_REASON)]) {
-    assert.match(source, new RegExp(`/\\*\\*[^\\n]*\\*/\\n  ${reason}: '${reason}'`), reason);
+    // A doc comment (one line or several) right above the entry.
+    assert.match(
+      source,
+      new RegExp(`/\\*\\*(?:(?!\\*/)[\\s\\S])*\\*/\\n  ${reason}: '${reason}'`),
+      reason,
+    );
   }
 });
