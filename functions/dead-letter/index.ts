@@ -3,10 +3,12 @@ import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
-import { runFunction } from '../../shared/runtime/run-function.ts';
+import { defineFunction, runFunction } from '../../shared/runtime/run-function.ts';
 import { createDeadLetterHandler } from './handler.ts';
 
-await runFunction({
+/** dead-letter, for its own process (below) and for the local runtime (functions/index.ts). */
+export const deadLetter = defineFunction({
+  name: 'dead-letter',
   // A dead letter this sink refuses is lost for good: unreadable requests are answered 202
   // (counted and logged as malformed), not 400.
   acknowledgeMalformed: true,
@@ -20,3 +22,5 @@ await runFunction({
     });
   },
 });
+
+if (import.meta.main) await runFunction(deadLetter);

@@ -6,10 +6,12 @@ import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
-import { runFunction } from '../../shared/runtime/run-function.ts';
+import { defineFunction, runFunction } from '../../shared/runtime/run-function.ts';
 import { createDeployComponentsHandler } from './handler.ts';
 
-await runFunction({
+/** deploy-components, for its own process (below) and for the local runtime (functions/index.ts). */
+export const deployComponents = defineFunction({
+  name: 'deploy-components',
   setup: ({ config, telemetry, logger }) => {
     const observe = observeApiCalls(telemetry.metrics);
     const events = kubeEventRecorder({ observe, component: config.functionName });
@@ -25,3 +27,5 @@ await runFunction({
     });
   },
 });
+
+if (import.meta.main) await runFunction(deployComponents);

@@ -7,10 +7,12 @@ import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { createEgressPolicy } from '../../shared/net/egress.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
-import { runFunction } from '../../shared/runtime/run-function.ts';
+import { defineFunction, runFunction } from '../../shared/runtime/run-function.ts';
 import { handleFinalize, type FinalizeDeps } from './handler.ts';
 
-await runFunction({
+/** finalize, for its own process (below) and for the local runtime (functions/index.ts). */
+export const finalize = defineFunction({
+  name: 'finalize',
   schema: finalizeSchema,
   setup: ({ config, telemetry, logger }) => {
     const observe = observeApiCalls(telemetry.metrics);
@@ -38,3 +40,5 @@ await runFunction({
     return (event, context) => handleFinalize(event, deps, context);
   },
 });
+
+if (import.meta.main) await runFunction(finalize);

@@ -4,10 +4,12 @@ import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
-import { runFunction } from '../../shared/runtime/run-function.ts';
+import { defineFunction, runFunction } from '../../shared/runtime/run-function.ts';
 import { createHealthAggregateHandler } from './handler.ts';
 
-await runFunction({
+/** health-aggregate, for its own process (below) and for the local runtime (functions/index.ts). */
+export const healthAggregate = defineFunction({
+  name: 'health-aggregate',
   setup: ({ config, telemetry, logger }) => {
     const observe = observeApiCalls(telemetry.metrics);
     const events = kubeEventRecorder({ observe, component: config.functionName });
@@ -18,3 +20,5 @@ await runFunction({
     });
   },
 });
+
+if (import.meta.main) await runFunction(healthAggregate);

@@ -7,10 +7,12 @@ import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { createEgressPolicy } from '../../shared/net/egress.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
-import { runFunction } from '../../shared/runtime/run-function.ts';
+import { defineFunction, runFunction } from '../../shared/runtime/run-function.ts';
 import { handleInitDb, type InitDbDeps } from './handler.ts';
 
-await runFunction({
+/** init-db, for its own process (below) and for the local runtime (functions/index.ts). */
+export const initDb = defineFunction({
+  name: 'init-db',
   schema: initDbSchema,
   setup: ({ config, telemetry, logger }) => {
     const observe = observeApiCalls(telemetry.metrics);
@@ -37,3 +39,5 @@ await runFunction({
     return (event, context) => handleInitDb(event, deps, context);
   },
 });
+
+if (import.meta.main) await runFunction(initDb);

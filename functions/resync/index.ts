@@ -3,10 +3,12 @@ import { resyncSchema } from '../../shared/config/resync.ts';
 import { sinkEmitter } from '../../shared/events/emit.ts';
 import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
-import { runFunction } from '../../shared/runtime/run-function.ts';
+import { defineFunction, runFunction } from '../../shared/runtime/run-function.ts';
 import { createResyncHandler } from './handler.ts';
 
-await runFunction({
+/** resync, for its own process (below) and for the local runtime (functions/index.ts). */
+export const resync = defineFunction({
+  name: 'resync',
   // K_SINK is required: without a sink the function could only fail, so it does not start.
   schema: resyncSchema,
   setup: ({ config, telemetry }) =>
@@ -22,3 +24,5 @@ await runFunction({
       concurrency: config.resync.concurrency,
     }),
 });
+
+if (import.meta.main) await runFunction(resync);

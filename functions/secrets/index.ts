@@ -5,11 +5,13 @@ import { observeApiCalls } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
-import { runFunction } from '../../shared/runtime/run-function.ts';
+import { defineFunction, runFunction } from '../../shared/runtime/run-function.ts';
 import { cryptoKeyGenerator } from '../../shared/secrets/generate.ts';
 import { createSecretsHandler } from './handler.ts';
 
-await runFunction({
+/** secrets, for its own process (below) and for the local runtime (functions/index.ts). */
+export const secrets = defineFunction({
+  name: 'secrets',
   schema: secretsSchema,
   setup: ({ config, telemetry, logger }) => {
     const observe = observeApiCalls(telemetry.metrics);
@@ -24,3 +26,5 @@ await runFunction({
     });
   },
 });
+
+if (import.meta.main) await runFunction(secrets);

@@ -7,11 +7,13 @@ import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { createEgressPolicy } from '../../shared/net/egress.ts';
 import { kubeProjectStore } from '../../shared/reconcile/index.ts';
 import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
-import { runFunction } from '../../shared/runtime/run-function.ts';
+import { defineFunction, runFunction } from '../../shared/runtime/run-function.ts';
 import { probeBucket } from '../../shared/s3/probe.ts';
 import { createValidateDepsHandler } from './handler.ts';
 
-await runFunction({
+/** validate-deps, for its own process (below) and for the local runtime (functions/index.ts). */
+export const validateDeps = defineFunction({
+  name: 'validate-deps',
   schema: validateDepsSchema,
   setup: ({ config, telemetry, logger }) => {
     // Kubernetes clients load on the first event (KubeConfig.loadFromDefault: in-cluster
@@ -32,3 +34,5 @@ await runFunction({
     });
   },
 });
+
+if (import.meta.main) await runFunction(validateDeps);

@@ -26,6 +26,11 @@ export interface FunctionRuntime<S extends ConfigSchema = ConfigSchema> {
 
 /** A function, as its index.ts describes it. */
 export interface FunctionDefinition<S extends ConfigSchema = ConfigSchema> {
+  /**
+   * The function's name: its Knative Service's (which Knative passes as `K_SERVICE`), and its
+   * path and `FUNCTION_NAME` in the local runtime.
+   */
+  readonly name: string;
   /** The function's own settings, defined in shared/config. */
   readonly schema?: S;
   /**
@@ -35,6 +40,44 @@ export interface FunctionDefinition<S extends ConfigSchema = ConfigSchema> {
   setup(runtime: FunctionRuntime<S>): EventHandler | Promise<EventHandler>;
   /** Answer unreadable requests 202 instead of 400 (a dead-letter sink; see createFunctionApp). */
   readonly acknowledgeMalformed?: boolean;
+}
+
+/**
+ * A function with its configuration type erased, as the composition root lists them and the
+ * local runtime (shared/local/) builds them, all in one process.
+ */
+export interface RegisteredFunction {
+  readonly name: string;
+  readonly acknowledgeMalformed: boolean;
+  /**
+   * Parses the function's configuration from `env` and returns how to set it up.
+   * @throws ConfigError naming the variable at fault
+   */
+  configure(env: Environment): ConfiguredFunction;
+}
+
+/** A function whose configuration is parsed: what remains is to build its handler. */
+export interface ConfiguredFunction {
+  readonly config: FunctionConfig;
+  setup(runtime: Omit<FunctionRuntime, 'config'>): EventHandler | Promise<EventHandler>;
+}
+
+/**
+ * Declares a function (each function's index.ts exports one, and runs it with runFunction
+ * when it is the process's entry point).
+ * @param definition - name, settings schema and setup
+ */
+export function defineFunction<S extends ConfigSchema = ConfigSchema>(
+  definition: FunctionDefinition<S>,
+): FunctionDefinition<S> & RegisteredFunction {
+  return {
+    ...definition,
+    acknowledgeMalformed: definition.acknowledgeMalformed ?? false,
+    configure(env) {
+      const config = parseConfig({ ...env, FUNCTION_NAME: definition.name }, definition.schema);
+      return { config, setup: (runtime) => definition.setup({ ...runtime, config }) };
+    },
+  };
 }
 
 /**

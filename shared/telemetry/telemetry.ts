@@ -67,6 +67,8 @@ export interface Telemetry {
 export interface TelemetryOptions {
   /** Receives OpenTelemetry's own warnings (a failed export) as log lines. */
   readonly logger?: Logger;
+  /** More span processors (the local runtime records spans for `supabase-reconciler trace`). */
+  readonly spanProcessors?: readonly SpanProcessor[];
 }
 
 function serviceResource(config: RuntimeConfig, serviceName: string): Resource {
@@ -141,7 +143,7 @@ export function startTelemetry(config: RuntimeConfig, options: TelemetryOptions 
   const resource = serviceResource(config, serviceName);
   if (options.logger) routeDiagnostics(options.logger);
 
-  const spanProcessors: SpanProcessor[] = [];
+  const spanProcessors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
   if (!settings.disabled && settings.tracesExporter === 'otlp')
     spanProcessors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }));
   const tracerProvider = new TracerProvider({ resource, spanProcessors });
