@@ -24,7 +24,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Counter, Meter } from '@opentelemetry/api';
 import { CloudEvent, HTTP } from 'cloudevents';
-import { readCloudEvent } from '../runtime/receive.ts';
+import { readCloudEvent, type HttpMessage } from '../runtime/receive.ts';
 import { MalformedEventError } from '../runtime/errors.ts';
 import { describeError, type Logger } from '../telemetry/logger.ts';
 import { attemptDelivery, type AttemptResult } from './attempt.ts';
@@ -215,23 +215,30 @@ class Broker implements LocalBroker {
     this.ingressCounter = options.meter?.createCounter(BROKER_INGRESS_METRIC, {
       description: 'Events offered to the local broker ingress, by outcome',
     });
-    this.handleIngress = ingressRequestHandler((event) => this.accept(event, false));
+    this.handleIngress = ingressRequestHandler((message) => this.acceptMessage(message));
   }
 
   publish(event: CloudEvent<unknown>): void {
-    let read: CloudEvent<unknown>;
-    try {
-      // The same validation as an event arriving over HTTP.
-      const { headers, body } = HTTP.structured(event);
-      read = readCloudEvent({ headers, body: body as string });
-    } catch (error) {
-      this.countIngress('malformed');
-      throw error;
-    }
-    const result = this.accept(read, false);
+    // The same validation as an event arriving over HTTP.
+    const { headers, body } = HTTP.structured(event);
+    const result = this.acceptMessage({ headers, body: body as string });
     if (result.status === 202) return;
     if (result.status === 503) throw new BrokerUnavailableError(result.message);
     throw new MalformedEventError(result.message);
+  }
+
+  /** The HTTP ingress: an unreadable or invalid event is refused with 400 and why. */
+  private acceptMessage(message: HttpMessage): IngressResult {
+    let event: CloudEvent<unknown>;
+    try {
+      event = readCloudEvent(message);
+    } catch (error) {
+      this.countIngress('malformed');
+      const why = error instanceof Error ? error.message : 'unreadable';
+      this.logger.warn({ problem: why }, 'event refused');
+      return { status: 400, message: why };
+    }
+    return this.accept(event, false);
   }
 
   routes(event: CloudEvent<unknown>): Route[] {

@@ -8,19 +8,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_BODY_BYTES } from '../runtime/app.ts';
 import { truncate } from '../runtime/describe.ts';
-import { readCloudEvent } from '../runtime/receive.ts';
+import type { HttpMessage } from '../runtime/receive.ts';
 import { MAX_ERROR_BODY } from '../runtime/respond.ts';
 import type { IngressResult } from './ingress.ts';
 
-/** Takes a read CloudEvent or refuses it (the broker's `accept`). */
-export type AcceptEvent = (event: ReturnType<typeof readCloudEvent>) => IngressResult;
+/** Reads the request's CloudEvent and takes it, or refuses it (the broker's ingress). */
+export type AcceptMessage = (message: HttpMessage) => IngressResult;
 
 /**
  * Builds the request handler.
  * @param accept - the broker's ingress
  */
 export function ingressRequestHandler(
-  accept: AcceptEvent,
+  accept: AcceptMessage,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (req.method === 'OPTIONS') {
@@ -46,13 +46,7 @@ export function ingressRequestHandler(
           });
           return;
         }
-        let result: IngressResult;
-        try {
-          result = accept(readCloudEvent({ headers: req.headers, body }));
-        } catch (error) {
-          result = { status: 400, message: error instanceof Error ? error.message : 'unreadable' };
-        }
-        answer(res, result);
+        answer(res, accept({ headers: req.headers, body }));
       },
       () => {
         // The sender went away mid-body: nobody is left to answer.
