@@ -8,8 +8,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { CloudEvent, HTTP } from 'cloudevents';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { MalformedEventError } from '../../shared/runtime/errors.ts';
-import { BrokerUnavailableError } from '../../shared/local/broker.ts';
+import { BrokerUnavailableError, createLocalBroker } from '../../shared/local/broker.ts';
+import { parseManifests } from '../../shared/local/triggers.ts';
+import { PrometheusReader } from '../../shared/telemetry/prometheus.ts';
+import { memoryLogger } from '../fixtures/memory-logger.ts';
 import {
   startSubscriber,
   testBroker,
@@ -413,5 +417,87 @@ describe('local broker', () => {
     assert.equal(await broker.drain(5000), true);
     assert.equal(slow!.received.length, 6);
     assert.equal(most, 2);
+  });
+
+  test('a structured event is accepted too; delivery.format json delivers structured', async () => {
+    const [binary, structured] = await subscribers('binary', 'structured');
+    const { broker } = testBroker(
+      testManifests([
+        { name: 'b', type: A, subscriber: 'binary' },
+        { name: 's', type: A, subscriber: 'structured', delivery: '{ format: json }' },
+      ]),
+      [binary!, structured!],
+    );
+    const server = createServer(broker.handleIngress).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const sent = testEvent(A, { kind: 'Deployment' });
+    const { headers, body } = HTTP.structured(sent);
+    const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {
+      method: 'POST',
+      headers: headers as Record<string, string>,
+      body: body as string,
+    });
+    assert.equal(response.status, 202);
+    await broker.drain(5000);
+    server.close();
+    assert.equal(binary!.received[0]?.headers['ce-id'], sent.id);
+    const inStructured = structured!.received[0]!;
+    assert.match(String(inStructured.headers['content-type']), /^application\/cloudevents\+json/);
+    assert.equal(inStructured.event.id, sent.id);
+    assert.equal(inStructured.event.kind, 'Deployment');
+    assert.deepEqual(inStructured.event.data, { hello: 'world' });
+  });
+
+  test('deliveries are counted by trigger and outcome on the meter it is given', async () => {
+    const [ok, down] = await subscribers('ok', 'down');
+    down!.answer = () => ({ status: 422 });
+    const reader = new PrometheusReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const broker = createLocalBroker({
+      topology: parseManifests([
+        {
+          origin: 'test',
+          text: testManifests([
+            { name: 'to-ok', type: A, subscriber: 'ok' },
+            { name: 'to-down', type: A, subscriber: 'down' },
+          ]),
+        },
+      ]),
+      resolve: (ref) => (ref.name === 'ok' ? ok!.url : down!.url),
+      logger: memoryLogger('local-broker').logger,
+      meter: provider.getMeter('test'),
+    });
+    broker.publish(testEvent(A));
+    broker.publish(testEvent(A));
+    await broker.drain(5000);
+    const text = await reader.render();
+    assert.match(
+      text,
+      /supabase_reconciler_broker_deliveries_total\{trigger="to-ok",outcome="delivered",otel_scope_name="test"\} 2/,
+    );
+    assert.match(
+      text,
+      /supabase_reconciler_broker_deliveries_total\{trigger="to-down",outcome="dropped",otel_scope_name="test"\} 2/,
+    );
+    assert.match(
+      text,
+      /supabase_reconciler_broker_ingress_events_total\{broker="default",outcome="accepted",otel_scope_name="test"\} 2/,
+    );
+    await provider.shutdown();
+  });
+
+  test('a subscriber ref that resolves to nothing: verifyDestinations names the Trigger', async () => {
+    const [one] = await subscribers('one');
+    const { broker } = testBroker(
+      testManifests([
+        { name: 'fine', type: A, subscriber: 'one' },
+        { name: 'lost', type: A, subscriber: 'missing' },
+      ]),
+      [one!],
+    );
+    assert.throws(() => {
+      broker.verifyDestinations();
+    }, /Trigger "lost" spec\.subscriber: Service "missing" \(serving\.knative\.dev\/v1\) cannot be resolved to a URL/);
+    await broker.drain(1000);
   });
 });
