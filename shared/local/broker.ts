@@ -284,7 +284,7 @@ class Broker implements LocalBroker {
   private accept(event: CloudEvent<unknown>, internal: boolean): IngressResult {
     const ttl = nextTtl(event, this.maxTtl);
     if (typeof ttl !== 'number') {
-      this.countIngress(ttl.message.includes('exhausted') ? 'ttl_exhausted' : 'malformed');
+      this.countIngress(ttl.problem === 'exhausted' ? 'ttl_exhausted' : 'malformed');
       this.logger.warn({ event: summary(event), problem: ttl.message }, 'event refused');
       return { status: 400, message: ttl.message };
     }
@@ -310,11 +310,21 @@ class Broker implements LocalBroker {
       { event: summary(held), ttl, triggers: matched.map((r) => r.trigger.name) },
       'event accepted',
     );
-    for (const { trigger } of matched) this.track(this.deliver(held, ttl, trigger));
+    for (const { trigger } of matched) this.track(held, ttl, trigger);
     return { status: 202 };
   }
 
-  private track(delivery: Promise<void>): void {
+  /** Starts a delivery and keeps it in `pending` (what drain waits for) until it ends. */
+  private track(event: CloudEvent<unknown>, ttl: number, trigger: TriggerManifest): void {
+    const delivery = this.deliver(event, ttl, trigger).catch((error: unknown) => {
+      // A bug, not an answer of the subscriber: the event is lost, and says so.
+      this.logger.error(
+        { event: summary(event), trigger: trigger.name, error: describeError(error) },
+        'delivery failed unexpectedly: event lost',
+      );
+      this.deliveryCounts.dropped++;
+      this.deliveryCounter?.add(1, { trigger: trigger.name, outcome: 'dropped' });
+    });
     this.pending.add(delivery);
     void delivery.finally(() => this.pending.delete(delivery));
   }

@@ -30,6 +30,7 @@ describe('broker ingress: TTL and arrival time', () => {
     for (const ttl of ['1', '0', '-3', 1]) {
       const result = nextTtl(event({ [TTL_EXTENSION]: ttl }), 255);
       assert.ok(typeof result === 'object', String(ttl));
+      assert.equal(result.problem, 'exhausted');
       assert.match(result.message, /knativebrokerttl is exhausted/);
     }
   });
@@ -38,6 +39,7 @@ describe('broker ingress: TTL and arrival time', () => {
     for (const ttl of ['abc', '1.5', '', 'ten']) {
       const result = nextTtl(event({ [TTL_EXTENSION]: ttl }), 255);
       assert.ok(typeof result === 'object', ttl);
+      assert.equal(result.problem, 'invalid');
       assert.match(result.message, /knativebrokerttl must be an integer/);
     }
   });

@@ -15,21 +15,28 @@ export const DEFAULT_MAX_TTL = 255;
 export type IngressResult =
   { readonly status: 202 } | { readonly status: 400 | 405 | 413 | 503; readonly message: string };
 
+/** Why the ingress refuses an event's TTL. */
+export interface TtlProblem {
+  readonly problem: 'exhausted' | 'invalid';
+  readonly message: string;
+}
+
 /**
  * The TTL an event continues with: `maxTtl` when it has none, else one less than it carries.
- * @returns the TTL, or a message when the event must be refused (TTL exhausted or invalid)
+ * @returns the TTL, or why the event must be refused
  */
-export function nextTtl(event: CloudEvent<unknown>, maxTtl: number): number | { message: string } {
+export function nextTtl(event: CloudEvent<unknown>, maxTtl: number): number | TtlProblem {
   const carried: unknown = event[TTL_EXTENSION];
   if (carried === undefined) return maxTtl;
   // Binary mode carries extensions as text, structured mode may carry a number.
   const ttl =
     typeof carried === 'string' && /^-?[0-9]{1,10}$/.test(carried) ? Number(carried) : carried;
   if (typeof ttl !== 'number' || !Number.isInteger(ttl))
-    return { message: `extension ${TTL_EXTENSION} must be an integer` };
+    return { problem: 'invalid', message: `extension ${TTL_EXTENSION} must be an integer` };
   const next = ttl - 1;
   if (next <= 0)
     return {
+      problem: 'exhausted',
       message: `extension ${TTL_EXTENSION} is exhausted: the event went through the broker too often (a reply loop?)`,
     };
   return next;
