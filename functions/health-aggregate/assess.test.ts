@@ -62,6 +62,27 @@ describe('assessComponent', () => {
     });
   });
 
+  test('a ready component says how many Pods of which Deployment are ready', () => {
+    const health = assessComponent(
+      'auth',
+      'demo',
+      auth({
+        desiredReplicas: 2,
+        replicas: 2,
+        updatedReplicas: 2,
+        readyReplicas: 2,
+        availableReplicas: 2,
+      }),
+      undefined,
+    );
+    assert.equal(health.message, '2/2 Pods of Deployment demo-auth ready and up to date');
+    assert.equal(
+      health.status.message,
+      undefined,
+      'a ready component has no message in status.components',
+    );
+  });
+
   test('replicas 0 is ready: what the spec asks for holds', () => {
     const zero = auth({
       desiredReplicas: 0,
@@ -183,6 +204,87 @@ describe('assessComponent', () => {
       assert.equal(health.status.message, health.message);
     });
   }
+
+  test('no Deployment: status.components lists the component as enabled, not ready, and says why', () => {
+    assert.deepEqual(assessComponent('auth', 'demo', undefined, undefined).status, {
+      enabled: true,
+      ready: false,
+      message: 'Deployment demo-auth does not exist yet',
+    });
+    assert.deepEqual(
+      assessComponent('auth', 'demo', undefined, previous('True', 'ComponentReady')).status,
+      {
+        enabled: true,
+        ready: false,
+        message: 'Deployment demo-auth was deleted; the next reconciliation applies it again',
+      },
+    );
+  });
+
+  test('a rollout that left old Pods says how many', () => {
+    const health = assessComponent(
+      'auth',
+      'demo',
+      auth({
+        desiredReplicas: 2,
+        replicas: 5,
+        updatedReplicas: 2,
+        readyReplicas: 2,
+        availableReplicas: 2,
+      }),
+      previous('True', 'ComponentReady'),
+    );
+    assert.equal(
+      health.message,
+      'Deployment demo-auth is rolling out: 2/2 ready, 2/2 updated, 2/2 available, 3 old Pod(s) left',
+    );
+  });
+
+  test('a ReplicaSet the controller could not create (Progressing=False, not the deadline) is rolling out, not degraded', () => {
+    // The deployment controller's condition when creating the new ReplicaSet fails (quota,
+    // an admission webhook): Progressing=False with reason ReplicaSetCreateError.
+    const health = assessComponent(
+      'auth',
+      'demo',
+      auth({
+        generation: 3,
+        observedGeneration: 3,
+        updatedReplicas: 0,
+        conditions: [
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'ReplicaSetCreateError',
+            message: 'Failed to create new replica set "demo-auth-7d4": exceeded quota',
+          },
+        ],
+      }),
+      previous('True', 'ComponentReady'),
+    );
+    assert.equal(health.reason, 'RollingOut');
+    assert.equal(health.degraded, false);
+    assert.match(
+      health.message,
+      /Progressing=False \(ReplicaSetCreateError\): Failed to create new replica set "demo-auth-7d4": exceeded quota$/,
+    );
+  });
+
+  test('a Deployment condition without reason or message is quoted by type and status', () => {
+    const health = assessComponent(
+      'auth',
+      'demo',
+      auth({
+        readyReplicas: 0,
+        availableReplicas: 0,
+        conditions: [{ type: 'Available', status: 'False' }],
+      }),
+      undefined,
+    );
+    assert.equal(
+      health.message,
+      'Pods of Deployment demo-auth are starting: 0/1 ready, 1/1 updated, 0/1 available; Available=False',
+    );
+  });
 
   test("an unready component says why, from the Deployment's own conditions and counts", () => {
     const health = assessComponent(

@@ -114,6 +114,17 @@ describe('healthStatus', () => {
     assert.match(find(status, 'Progressing')?.message ?? '', /generation 2 finished/);
     assert.equal(find(status, 'Available')?.status, 'True');
     assert.equal(find(status, 'Degraded')?.status, 'False');
+    // What a user reads on the project (kubectl get / describe).
+    assert.equal(status.message, 'Running: all 7 enabled components are ready for generation 2');
+    assert.equal(
+      find(status, 'Ready')?.message,
+      'all 7 enabled components are ready for generation 2',
+    );
+    assert.equal(
+      find(status, 'Available')?.message,
+      '1/1 Kong Pods available; the API is at http://demo-kong.team-a.svc:8000',
+    );
+    assert.equal(find(status, 'Degraded')?.message, 'no component is degraded');
     for (const c of COMPONENTS) {
       const ready = find(status, COMPONENT_READY_CONDITIONS[c]);
       assert.equal(ready?.status, 'True', c);
@@ -171,13 +182,20 @@ describe('healthStatus', () => {
     assert.equal(status.phase, 'DeployingComponents');
     assert.equal(find(status, 'Ready')?.status, 'False');
     assert.equal(find(status, 'Ready')?.reason, 'ComponentsNotReady');
-    assert.match(
-      find(status, 'Ready')?.message ?? '',
-      /waiting for 2 of 7 components: Kong: .*Auth \(GoTrue\): /,
+    assert.equal(
+      find(status, 'Ready')?.message,
+      'waiting for 2 of 7 components: ' +
+        'Kong: Pods of Deployment demo-kong are starting: 0/1 ready, 1/1 updated, 0/1 available; ' +
+        'Auth (GoTrue): Pods of Deployment demo-auth are starting: 0/1 ready, 1/1 updated, 0/1 available',
     );
     assert.deepEqual(find(status, 'Progressing'), APPLIED.conditions?.[1]);
     assert.equal(find(status, 'Degraded')?.status, 'False');
     assert.equal(find(status, 'Available')?.status, 'False');
+    // Why the API does not answer: Kong's own state, not another component's.
+    assert.equal(
+      find(status, 'Available')?.message,
+      'no Kong Pod is available: Pods of Deployment demo-kong are starting: 0/1 ready, 1/1 updated, 0/1 available',
+    );
     assert.equal(find(status, 'KongReady')?.reason, 'PodsStarting');
     assert.equal(status.componentsReady, '5/7');
     assert.equal(status.message, 'waiting for kong, auth');
@@ -216,6 +234,7 @@ describe('healthStatus', () => {
     );
     assert.equal(find(degraded, 'Ready')?.status, 'False');
     assert.equal(find(degraded, 'Ready')?.reason, 'ComponentsDegraded');
+    assert.equal(degraded.message, `Degraded: ${degradedCondition.message}`);
     assert.equal(degraded.phase, 'Running');
     assert.deepEqual(find(degraded, 'Progressing'), find(running, 'Progressing'));
     assert.equal(find(degraded, 'KongReady')?.lastTransitionTime, '2026-11-22T10:00:00Z');
@@ -287,9 +306,14 @@ describe('healthStatus', () => {
   });
 
   test('the chain moved between the list and the write: the list decides nothing about it', () => {
+    // Listed while a chain for generation 2 ran again (NetworkReady already True for it, from
+    // the run before); written after deploy-components applied it.
     const before = project({
       ...APPLIED,
-      conditions: [condition('Progressing', 'True', 'Reconciling')],
+      conditions: [
+        condition('NetworkReady', 'True', 'ServicesReady'),
+        condition('Progressing', 'True', 'Reconciling'),
+      ],
     });
     const status = healthStatus({
       project: project(APPLIED),
@@ -300,6 +324,130 @@ describe('healthStatus', () => {
     assert.equal(status.phase, 'DeployingComponents');
     assert.equal(find(status, 'Ready')?.status, 'False');
     assert.equal(find(status, 'KongReady')?.status, 'True');
+  });
+
+  test('deploy-components applied the generation between the list and the write: the list decides nothing about the chain', () => {
+    // Listed before the chain of generation 2 started (Progressing still as generation 1 left
+    // it, NetworkReady of generation 1); the chain ran to deploy-components before the write.
+    const before = project({
+      phase: 'Running',
+      observedGeneration: 1,
+      conditions: [
+        condition('NetworkReady', 'True', 'ServicesReady', 1),
+        condition('Progressing', 'False', 'Succeeded', 1),
+      ],
+    });
+    const status = healthStatus({
+      project: project(APPLIED),
+      deployments: allDeployments(),
+      listedAfter: chainMark(before),
+      now: t0,
+    });
+    assert.equal(status.phase, 'DeployingComponents');
+    assert.deepEqual(find(status, 'Ready'), find(APPLIED, 'Ready'));
+    assert.deepEqual(find(status, 'Progressing'), find(APPLIED, 'Progressing'));
+  });
+
+  test('a chain running again for the current generation: Ready, Progressing and the phase wait for deploy-components', () => {
+    // A reconcile request (resync, a corrected Secret) for the generation already applied:
+    // validate-deps set Progressing=True Reconciling; NetworkReady is still True for it.
+    const rerun: SupabaseProjectStatus = {
+      phase: 'ValidatingDependencies',
+      observedGeneration: 2,
+      conditions: [
+        condition('NetworkReady', 'True', 'ServicesReady'),
+        condition('Progressing', 'True', 'Reconciling'),
+        condition('Ready', 'False', 'Reconciling'),
+      ],
+    };
+    const status = compute(project(rerun), allDeployments());
+    assert.equal(status.phase, 'ValidatingDependencies');
+    assert.deepEqual(find(status, 'Ready'), find(rerun, 'Ready'));
+    assert.deepEqual(find(status, 'Progressing'), find(rerun, 'Progressing'));
+    assert.equal(find(status, 'KongReady')?.status, 'True');
+    assert.equal(status.message, undefined);
+  });
+
+  test('a project no phase has written a status for: components assessed, nothing about the chain', () => {
+    const p = project(undefined);
+    assert.deepEqual(chainMark(p), {
+      generation: 2,
+      networkGeneration: undefined,
+      chainRunning: false,
+    });
+    const status = compute(p, []);
+    assert.equal(status.phase, undefined);
+    assert.equal(find(status, 'Ready'), undefined);
+    assert.equal(find(status, 'AuthReady')?.reason, 'DeploymentMissing');
+    assert.equal(find(status, 'AuthReady')?.observedGeneration, 2);
+    assert.equal(status.componentsReady, '0/7');
+    assert.equal(
+      find(status, 'Available')?.message,
+      'no Kong Pod is available: Deployment demo-kong does not exist yet',
+    );
+  });
+
+  test('Kong available before deploy-components recorded a run: Available=True, no API address announced', () => {
+    // The Deployments are applied but NetworkReady (deploy-components' record of its run) is
+    // not written yet: no endpoints are known, so none is named.
+    const applying: SupabaseProjectStatus = {
+      phase: 'DeployingComponents',
+      observedGeneration: 2,
+      conditions: [condition('Progressing', 'True', 'Reconciling')],
+    };
+    const status = compute(project(applying), allDeployments());
+    assert.equal(status.endpoints, undefined);
+    assert.equal(find(status, 'Available')?.status, 'True');
+    assert.equal(find(status, 'Available')?.message, '1/1 Kong Pods available');
+    assert.equal(status.phase, 'DeployingComponents');
+  });
+
+  test('two degraded components, one past its deadline: Degraded says ProgressDeadlineExceeded and names both', () => {
+    const running = compute(project(APPLIED), allDeployments());
+    const broken = allDeployments({
+      auth: unready,
+      storageApi: {
+        ...unready,
+        conditions: [
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'ProgressDeadlineExceeded',
+            message: 'ReplicaSet "demo-storage-api-1" has timed out progressing.',
+          },
+        ],
+      },
+    });
+    const status = compute(project(running), broken, { now: t1 });
+    const degraded = find(status, 'Degraded');
+    assert.equal(degraded?.reason, 'ProgressDeadlineExceeded');
+    assert.equal(
+      degraded.message,
+      'Auth (GoTrue): Pods of Deployment demo-auth are not ready: 0/1 ready, 1/1 updated, 0/1 available; ' +
+        'Storage API: the rollout of Deployment demo-storage-api made no progress within spec.progressDeadlineSeconds: ' +
+        '0/1 ready, 1/1 updated, 0/1 available; Progressing=False (ProgressDeadlineExceeded): ReplicaSet "demo-storage-api-1" has timed out progressing.',
+    );
+    assert.equal(find(status, 'Progressing')?.reason, 'ProgressDeadlineExceeded');
+    assert.match(find(status, 'Progressing')?.message ?? '', /^Storage API: /);
+  });
+
+  test('a Failed phase of an older generation: the <Component>Ready conditions report the Deployments again', () => {
+    // Generation 1 failed permanently (an applier's conflict on Kong); the user changed the
+    // spec (generation 2) and its chain has not got far yet.
+    const failedBefore: SupabaseProjectStatus = {
+      phase: 'Failed',
+      observedGeneration: 1,
+      conditions: [
+        condition('NetworkReady', 'True', 'ServicesReady', 1),
+        condition('Progressing', 'False', 'FieldManagerConflict', 1),
+        condition('KongReady', 'False', 'FieldManagerConflict', 1),
+      ],
+    };
+    const status = compute(project(failedBefore), allDeployments());
+    assert.equal(status.phase, 'Failed');
+    assert.equal(find(status, 'KongReady')?.status, 'True');
+    assert.equal(find(status, 'KongReady')?.observedGeneration, 1, 'the generation applied');
+    assert.equal(find(status, 'AuthReady')?.status, 'True');
   });
 
   test('a Failed phase of the current generation is kept, with the <Component>Ready the failure wrote', () => {
@@ -378,7 +526,10 @@ describe('healthStatus', () => {
     const status = compute(project(APPLIED), allDeployments({ kong: zero }));
     assert.equal(find(status, 'KongReady')?.status, 'True');
     assert.equal(find(status, 'Available')?.status, 'False');
-    assert.match(find(status, 'Available')?.message ?? '', /scaled to 0/);
+    assert.equal(
+      find(status, 'Available')?.message,
+      'Kong is scaled to 0 replicas (spec.kong.replicas): nothing answers the API',
+    );
   });
 
   test('NetworkReady False for the current generation: Ready=False says so', () => {
