@@ -35,6 +35,26 @@ describe('readDeadLetter', () => {
     }
   });
 
+  test('the HTTP status range is 100 to 599, both included', () => {
+    const base = { knativeerrordest: 'http://a', knativeerrordata: '' };
+    for (const code of ['100', 100, '599', 599]) {
+      const read = readDeadLetter(letter({ ...base, knativeerrorcode: code }));
+      assert.ok(!isProblem(read), String(code));
+      assert.equal(read.code, Number(code));
+    }
+  });
+
+  test('a code in text must be digits only, as the broker writes it', () => {
+    // Number() would read each of these as a status; none is one the broker sends.
+    for (const code of ['5e2', '+503', ' 503', '503 ', '0503', '503.0', '0x1f7']) {
+      const read = readDeadLetter(
+        letter({ knativeerrordest: 'http://a', knativeerrorcode: code, knativeerrordata: '' }),
+      );
+      assert.ok(isProblem(read), JSON.stringify(code));
+      assert.match(read.problem, /knativeerrorcode/);
+    }
+  });
+
   test('no data, or empty data, is an empty answer', () => {
     const base = { knativeerrordest: 'http://a', knativeerrorcode: '500' };
     assert.deepEqual(readDeadLetter(letter(base)), {
@@ -62,6 +82,11 @@ describe('readDeadLetter', () => {
         { knativeerrordest: 'http://a', knativeerrorcode: '503', knativeerrordata: '%%%' },
         /base64/,
       ],
+      // Structured mode can carry any JSON value as an extension.
+      [
+        { knativeerrordest: 'http://a', knativeerrorcode: '503', knativeerrordata: 42 },
+        /knativeerrordata is not text/,
+      ],
       [
         { knativeerrordest: 'http://a', knativeerrorcode: '503', knativeerrordata: 'abcde' },
         /base64/,
@@ -85,6 +110,12 @@ describe('decodeAnswer', () => {
     assert.match(answer, /^é+/);
   });
 
+  test('blanks around the data and around the answer are dropped', () => {
+    // A proxy's answer usually ends with a newline; a JSON string may be padded.
+    assert.equal(decodeAnswer(` ${b64('no healthy upstream\n')}\n`), 'no healthy upstream');
+    assert.equal(decodeAnswer(b64('\r\n  upstream connect error \t')), 'upstream connect error');
+  });
+
   test('control characters are escaped, never passed on', () => {
     assert.equal(
       decodeAnswer(b64('line1\nline2\r\t\u0000\u001b[31mred\u202eevil\u2028end')),
@@ -96,6 +127,9 @@ describe('decodeAnswer', () => {
   test('a long answer is bounded and says so', () => {
     const answer = decodeAnswer(b64('x'.repeat(5000)));
     assert.equal(answer, `${'x'.repeat(MAX_ANSWER_QUOTE)}… (cut)`);
+    // An answer of exactly the bound is quoted whole: nothing was cut.
+    const whole = 'y'.repeat(MAX_ANSWER_QUOTE);
+    assert.equal(decodeAnswer(b64(whole)), whole);
     // Escaping cannot grow it past the bound either.
     const escaped = decodeAnswer(b64('\u0001'.repeat(5000)));
     assert.ok(escaped !== undefined && escaped.length <= MAX_ANSWER_QUOTE + 10);
@@ -115,6 +149,17 @@ describe('deadLetterMessage', () => {
     assert.equal(
       deadLetterMessage('init-db', 1, { destination: 'd', code: 500, answer: '' }),
       "init-db gave up on generation 1 after the broker's retries: last answer 500 (or no answer at all)",
+    );
+  });
+
+  test('"no answer at all" only for a 500 without a body: the broker\'s mark of a transport error', () => {
+    assert.equal(
+      deadLetterMessage('secrets', 2, { destination: 'd', code: 503, answer: '' }),
+      "secrets gave up on generation 2 after the broker's retries: last answer 503",
+    );
+    assert.equal(
+      deadLetterMessage('secrets', 2, { destination: 'd', code: 500, answer: 'internal error' }),
+      "secrets gave up on generation 2 after the broker's retries: last answer 500: internal error",
     );
   });
 });

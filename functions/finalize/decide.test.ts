@@ -25,11 +25,13 @@ describe('deletionHint, from the events the real ApiServerSource adapter sends',
   test('the update announcing a deletion (generation bumped, finalizer on) is a hint', () => {
     const hint = deletionHint(received('apiserver-update-deletion-requested'));
     assert.deepEqual(hint, { key, uid: UID });
+    assert.ok(isDeletionHint(hint), 'the handler goes on to read the live object');
   });
 
   test('the final delete event still lists our finalizer: a hint (the live object decides)', () => {
     const hint = deletionHint(received('apiserver-delete-finalizer-removed'));
     assert.deepEqual(hint, { key, uid: UID });
+    assert.ok(isDeletionHint(hint));
   });
 
   test('the delete of an object that never had our finalizer is acknowledged at once', () => {
@@ -48,7 +50,9 @@ describe('deletionHint, from the events the real ApiServerSource adapter sends',
     test(`${fixture}: no deletionTimestamp, acknowledged without an API call`, () => {
       const hint = deletionHint(received(fixture));
       assert.ok(!isDeletionHint(hint));
-      assert.match(hint.reason, /is not being deleted/);
+      // Counted as a stale event in the events metric, like every event that needs no work.
+      assert.equal(hint.outcome, 'dropped_stale');
+      assert.match(hint.reason, /^team-a\/demo is not being deleted$/);
     });
   }
 
@@ -60,7 +64,9 @@ describe('deletionHint, from the events the real ApiServerSource adapter sends',
       uid: UID,
       generation: 3,
     });
-    assert.deepEqual(deletionHint(parseEvent(event, FINALIZE_ACCEPTS)), { key, uid: UID });
+    const hint = deletionHint(parseEvent(event, FINALIZE_ACCEPTS));
+    assert.deepEqual(hint, { key, uid: UID });
+    assert.ok(isDeletionHint(hint));
   });
 
   test('chain events of the phases are not finalize’s: refused with 400', () => {
@@ -98,7 +104,8 @@ describe('finalizeVerdict, on the live object', () => {
 
   test('another finalizer alone does not make it ours to finalize', () => {
     const verdict = finalizeVerdict(hint, live({ finalizers: ['example.com/other'] }));
-    assert.match(verdict?.reason ?? '', /no longer carries the reconciler's finalizer/);
+    assert.equal(verdict?.outcome, 'dropped_stale');
+    assert.match(verdict.reason, /no longer carries the reconciler's finalizer/);
   });
 
   const cases: [string, LiveProject | undefined, RegExp][] = [

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { forcedEvent, leftBehind, reportEvent, skippedEvent } from './messages.ts';
+import { forcedEvent, leftBehind, reportEvent, skippedEvent, workMessage } from './messages.ts';
 
 const report = { claimReleased: false, dropped: [], kept: [] };
 
@@ -31,6 +31,16 @@ test('Delete: what was dropped and kept; no ledger is nothing to drop; no invent
   );
   assert.equal(partly.type, 'Warning');
   assert.match(partly.message, /dropped nothing; kept: roles anon: other databases$/);
+  const twoKept = reportEvent(
+    'Delete',
+    {
+      ...report,
+      inventory: 'recorded',
+      kept: ['schema auth: your table', 'role anon: other databases'],
+    },
+    'app',
+  );
+  assert.match(twoKept.message, /; kept: schema auth: your table; role anon: other databases$/);
   const none = reportEvent('Delete', { ...report, inventory: 'no-ledger' }, 'app');
   assert.match(none.message, /holds no ledger .*nothing to drop/);
   const unknown = reportEvent('Delete', { ...report, inventory: 'missing' }, 'app');
@@ -50,4 +60,20 @@ test('what a skipped or forced deletion leaves behind names the objects and how 
     assert.match(event.message, /COMMENT ON ROLE authenticator IS NULL/);
   }
   assert.match(forcedEvent('Retain').message, /supabase\.reconciler\.dev\/force-delete/);
+});
+
+test("Progressing's message while finalize works says what the policy does to the database", () => {
+  assert.match(workMessage('Retain'), /^deleting: deletionPolicy Retain keeps the database;/);
+  assert.match(
+    workMessage('Delete'),
+    /^deleting: deletionPolicy Delete drops what init-db created/,
+  );
+});
+
+test('a forced deletion, with no database name at hand, speaks of "the database"', () => {
+  assert.match(forcedEvent('Retain').message, /: the database is kept \(deletionPolicy Retain\);/);
+  assert.match(
+    forcedEvent('Delete').message,
+    /nothing was dropped: the database keeps what init-db created/,
+  );
 });
