@@ -62,7 +62,10 @@ export type WatchNotice =
 
 /** How a watch ended. */
 export type WatchEnd =
-  /** The server or the idle timeout closed it: watch again from the last resourceVersion. */
+  /**
+   * The server closed it, or it was silent for 30 s (client-node's idle timeout): watch
+   * again from the last resourceVersion.
+   */
   | { readonly outcome: 'closed' }
   /** 410 Gone: the resourceVersion is older than the server keeps; list again. */
   | { readonly outcome: 'expired'; readonly message: string }
@@ -232,6 +235,9 @@ function statusEnd(status: unknown): WatchEnd {
 
 /** The end of a watch whose request failed or whose connection broke. */
 function watchFailure(error: unknown): WatchEnd {
+  // client-node ends a watch silent for 30 s (no event, no bookmark): an idle close, which
+  // also catches a connection that died without a reset.
+  if (error instanceof DOMException && error.name === 'TimeoutError') return { outcome: 'closed' };
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   const message = error instanceof Error ? error.message : String(error);
   if (status === 410) return { outcome: 'expired', message };

@@ -133,6 +133,9 @@ export function startApiServerSource(options: ApiServerSourceOptions): ApiServer
     get failed() {
       return poster.counts.failed;
     },
+    get abandoned() {
+      return poster.counts.abandoned;
+    },
     get relists() {
       return reflectorCounts.relists;
     },

@@ -155,6 +155,9 @@ export function startPingSource(options: PingSourceOptions): PingSource {
       get failed() {
         return poster.counts.failed;
       },
+      get abandoned() {
+        return poster.counts.abandoned;
+      },
     },
     async stop() {
       halt.abort();

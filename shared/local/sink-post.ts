@@ -43,6 +43,8 @@ export interface DeliveryCounts {
   delivered: number;
   /** Events given up: attempts exhausted, or refused with a final status. */
   failed: number;
+  /** Events abandoned because the source was stopped before they were delivered. */
+  abandoned: number;
 }
 
 /** Posts messages to one sink. */
@@ -52,6 +54,7 @@ export interface SinkPoster {
    * @param what - names the event in logs (type, subject, id)
    * @param signal - aborts the delivery (no further attempt; the current one is cut)
    * @returns whether the sink accepted it; a failure is logged and counted, never thrown
+   *   (`abandoned` when the signal aborted it, `failed` otherwise)
    */
   post(message: OutgoingMessage, what: EventLabel, signal?: AbortSignal): Promise<boolean>;
   readonly counts: Readonly<DeliveryCounts>;
@@ -84,7 +87,7 @@ export function sinkPoster(url: string, options: DeliveryOptions, logger: Logger
   const secure = parsed.protocol === 'https:';
   const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   const send = secure ? httpsRequest : httpRequest;
-  const counts: DeliveryCounts = { delivered: 0, failed: 0 };
+  const counts: DeliveryCounts = { delivered: 0, failed: 0, abandoned: 0 };
 
   const attempt = (message: OutgoingMessage, signal: AbortSignal): Promise<number> =>
     new Promise<number>((resolve, reject) => {
@@ -140,9 +143,14 @@ export function sinkPoster(url: string, options: DeliveryOptions, logger: Logger
           await sleep(settings.backoffMs * 2 ** (n - 1), signal);
         }
       }
+      if (cancelled()) {
+        counts.abandoned++;
+        logger.debug({ event: label }, 'the source was stopped before the event was delivered');
+        return false;
+      }
       counts.failed++;
       logger.error(
-        { event: label, why: signal.aborted ? 'the source was stopped' : last },
+        { event: label, why: last },
         'an event could not be delivered to the sink and was dropped',
       );
       return false;
