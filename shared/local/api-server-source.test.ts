@@ -9,7 +9,9 @@ import { test } from 'node:test';
 import { HTTP, type CloudEvent } from 'cloudevents';
 import { eventFixture } from '../../test/fixtures/events.ts';
 import type { RawObject } from '../k8s/watch.ts';
+import { memoryLogger } from '../../test/fixtures/memory-logger.ts';
 import { apiServerMessage, guessPlural } from './api-server-event.ts';
+import { RECONCILER_RESOURCES, startApiServerSource } from './api-server-source.ts';
 import { goJson, rfc3339Nano } from './go-encoding.ts';
 import { keyedQueue } from './keyed-queue.ts';
 import { relistChanges } from './relist-diff.ts';
@@ -200,3 +202,42 @@ test('the queue keeps order per key, runs other keys concurrently, and bounds co
 function lowerCased(headers: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
 }
+
+test('invalid options are refused at once, before connecting, saying what to fix', () => {
+  const valid = {
+    kubeconfig: '/nonexistent/kubeconfig',
+    namespace: 'supabase-reconciler',
+    resources: RECONCILER_RESOURCES,
+    sink: 'http://127.0.0.1:1/',
+    logger: memoryLogger('source').logger,
+  };
+  assert.throws(() => startApiServerSource({ ...valid, resources: [] }), /at least one resource/);
+  assert.throws(
+    () => startApiServerSource({ ...valid, namespaces: [] }),
+    /empty list of namespaces: list at least one, or leave it out to watch all namespaces/,
+  );
+  assert.throws(
+    () => startApiServerSource({ ...valid, namespace: '' }),
+    /namespace .* must not be empty/,
+  );
+  assert.throws(
+    () => startApiServerSource({ ...valid, sink: 'broker' }),
+    /absolute http:\/\/ or https:\/\/ URL/,
+  );
+  assert.throws(
+    () => startApiServerSource({ ...valid, concurrency: 0 }),
+    /concurrency must be a positive integer/,
+  );
+});
+
+test('an unreadable kubeconfig fails `ready` (and stop still returns)', async () => {
+  const source = startApiServerSource({
+    kubeconfig: '/nonexistent/kubeconfig',
+    namespace: 'supabase-reconciler',
+    resources: RECONCILER_RESOURCES,
+    sink: 'http://127.0.0.1:1/',
+    logger: memoryLogger('source').logger,
+  });
+  await assert.rejects(source.ready, /ENOENT/);
+  await source.stop();
+});

@@ -109,12 +109,17 @@ export const API_SERVER_SOURCE_DEFAULTS = Object.freeze({
 
 /**
  * Starts the source.
- * @throws Error at once when the sink URL or an option is invalid, or no resource is given
+ * @throws Error at once when the sink URL or an option is invalid, or no resource or an empty
+ *   list of namespaces is given
  */
 export function startApiServerSource(options: ApiServerSourceOptions): ApiServerSource {
   const { logger } = options;
   if (options.resources.length === 0)
     throw new Error('the ApiServerSource needs at least one resource to watch');
+  if (options.namespaces?.length === 0)
+    throw new Error(
+      'the ApiServerSource was given an empty list of namespaces: list at least one, or leave it out to watch all namespaces',
+    );
   if (options.namespace === '')
     throw new Error("the ApiServerSource's namespace (sent as Kn-Namespace) must not be empty");
   const poster = sinkPoster(options.sink, options.delivery ?? {}, logger);
