@@ -104,6 +104,15 @@ export default tseslint.config(
     },
   },
   {
+    // The embedded environment (npm start without a cluster, and the tests' servers) starts
+    // PostgreSQL, S3 and the API server and sets them up as their administrator; it is no
+    // client of them on a tenant's behalf, so it talks to them with their clients directly.
+    files: ['shared/local/embedded/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [sharedMayNotImportFunctions] }],
+    },
+  },
+  {
     files: ['functions/*/**/*.ts'],
     rules: {
       'no-restricted-imports': [
