@@ -52,6 +52,8 @@ export interface ResyncDeps {
   readonly policy: ResyncPolicy;
   /** Posts in flight at once. */
   readonly concurrency: number;
+  /** Only projects of these namespaces; empty or absent: every namespace. */
+  readonly namespaces?: readonly string[];
 }
 
 /** A project that gets a request, and why. */
@@ -67,7 +69,10 @@ interface Due {
 export function createResyncHandler(deps: ResyncDeps): EventHandler {
   return async (cloudEvent, context) => {
     parseEvent(cloudEvent, RESYNC_ACCEPTS);
-    const projects = await deps.projects.list();
+    const scope = deps.namespaces?.length ? new Set(deps.namespaces) : undefined;
+    const projects = (await deps.projects.list()).filter(
+      (p) => !scope || scope.has(p.metadata.namespace),
+    );
     const now = deps.now();
     const due: Due[] = [];
     for (const project of projects) {

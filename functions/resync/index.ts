@@ -22,6 +22,7 @@ export const resync = defineFunction({
         failedRetrySeconds: config.resync.failedRetrySeconds,
       },
       concurrency: config.resync.concurrency,
+      namespaces: config.resync.namespaces,
     }),
 });
 

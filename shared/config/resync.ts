@@ -2,7 +2,8 @@
  * Settings of the resync function: where it posts the reconcile requests (the sink), and when
  * a project that looks converged is reconciled again anyway.
  */
-import { integer, type ConfigOf, type ConfigSchema } from './settings.ts';
+import { isNamespaceName } from '../k8s/names.ts';
+import { integer, list, type ConfigOf, type ConfigSchema } from './settings.ts';
 import { sinkSchema } from './sink.ts';
 
 const HOUR = 3600;
@@ -40,6 +41,13 @@ export const resyncSchema = {
       min: 60,
       max: 30 * 24 * HOUR,
     }),
+    /**
+     * Only projects of these namespaces (comma-separated); empty: every namespace. For a
+     * reconciler that serves some namespaces only, as its ApiServerSource does.
+     */
+    namespaces: list('RESYNC_NAMESPACES', (item) =>
+      isNamespaceName(item) ? undefined : 'is not a namespace name',
+    ),
     concurrency: integer('RESYNC_CONCURRENCY', {
       default: RESYNC_DEFAULTS.concurrency,
       min: 1,
