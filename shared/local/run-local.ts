@@ -14,6 +14,7 @@ import { parseConfig } from '../config/runtime-config.ts';
 import type { Environment } from '../config/settings.ts';
 import { createFunctionApp } from '../runtime/app.ts';
 import type { EventHandler, HandlerResult } from '../runtime/handler.ts';
+import { PING_EVENT } from '../events/types.ts';
 import { isAcknowledgement } from '../runtime/handler.ts';
 import { Health } from '../runtime/health.ts';
 import type { RegisteredFunction } from '../runtime/run-function.ts';
@@ -88,6 +89,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   // The functions' Kubernetes clients load KUBECONFIG on their first call.
   const env: Environment = {
     LOG_LEVEL: 'warn',
+    // Spans are recorded for `supabase-reconciler trace`; they go to a collector (Jaeger) only
+    // when one is named, instead of failing to reach localhost:4318 every few seconds.
+    ...(options.env.OTEL_EXPORTER_OTLP_ENDPOINT === undefined &&
+    options.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT === undefined
+      ? { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' }
+      : {}),
     ...options.env,
     ...(options.namespaces?.length ? { RESYNC_NAMESPACES: options.namespaces.join(',') } : {}),
     ...(options.kubeconfigPath ? { KUBECONFIG: options.kubeconfigPath } : {}),
@@ -221,7 +228,9 @@ function printing(name: string, handle: EventHandler, print: (line: string) => v
       }
     } else if (result) {
       print(line(`→ ${result.type}`));
-    } else {
+    } else if (event.type === PING_EVENT || event.kind !== 'Deployment') {
+      // A Deployment's status changes many times per rollout; health-aggregate's lines for
+      // them would drown the chain's. Its transitions show as Events and in `status`.
       print(line('done'));
     }
     return result;
