@@ -1,0 +1,94 @@
+/**
+ * End to end, scenario 1: a project created with valid Secrets, reconciled by the local
+ * runtime (`npm start`'s: every function, the broker routing by deploy/knative, the
+ * ApiServerSource on watches) against the real API server with controllers and kwok, the
+ * real PostgreSQL and S3: each phase runs once, every object exists, the Pods are Ready, the
+ * phase is Running, and the reconciliation is one trace whose id is status.lastTraceId.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { COMPONENT_READY_CONDITIONS } from '../../shared/api/conditions.ts';
+import { CHAIN_EVENT } from '../../shared/events/types.ts';
+import { freshNamespace, kube } from '../env/index.ts';
+import { projectOnTestServers } from '../fixtures/chain.ts';
+import { startTestRuntime, type TestRuntime } from '../fixtures/local-runtime.ts';
+import { installProjectCrd } from '../fixtures/project.ts';
+import { readProject, waitForProject } from './support.ts';
+
+let namespace: string;
+let local: TestRuntime;
+
+before(async () => {
+  await installProjectCrd();
+  namespace = await freshNamespace('e2e-create');
+  local = await startTestRuntime([namespace]);
+});
+
+after(async () => {
+  await local.stop();
+});
+
+test('create: each phase once, every object, Pods Ready, Running, one trace', async () => {
+  await projectOnTestServers(namespace, 'e2e_create');
+  const running = await waitForProject(namespace, 'demo', (p) => p.status?.phase === 'Running');
+  const status = running.status!;
+  for (const type of [
+    'Ready',
+    'Available',
+    'PostgreSQLConnected',
+    'S3Connected',
+    'DatabaseInitialized',
+    'SecretsReady',
+    'NetworkReady',
+    ...Object.values(COMPONENT_READY_CONDITIONS),
+  ]) {
+    const condition = status.conditions?.find((c) => c.type === type);
+    assert.equal(condition?.status, 'True', `${type}: ${JSON.stringify(condition)}`);
+  }
+  assert.equal(status.conditions?.find((c) => c.type === 'Degraded')?.status, 'False');
+  assert.equal(status.observedGeneration, 1);
+  assert.equal(status.componentsReady, '7/7');
+
+  // Every Deployment rolled out under kwok; the Services and Secrets exist.
+  const deployments = await kube().apps.listNamespacedDeployment({ namespace });
+  assert.equal(deployments.items.length, 7);
+  for (const d of deployments.items) {
+    assert.equal(d.status?.readyReplicas, d.spec?.replicas, d.metadata?.name);
+  }
+  const services = await kube().core.listNamespacedService({ namespace });
+  assert.equal(services.items.length, 7);
+  const secrets = (await kube().core.listNamespacedSecret({ namespace })).items.map(
+    (s) => s.metadata?.name,
+  );
+  for (const name of ['demo-jwt', 'demo-db-urls', 'demo-dashboard-basic-auth']) {
+    assert.ok(secrets.includes(name), `${name} in ${secrets.join(', ')}`);
+  }
+
+  // Each phase of the chain ran once for this project, all in the trace of lastTraceId.
+  const traceId = status.lastTraceId;
+  assert.ok(traceId);
+  const chainLines = local.lines.filter((l) => l.includes(`${namespace}/demo `) && l.includes('→'));
+  for (const [fn, reply] of [
+    ['validate-deps', CHAIN_EVENT.dependenciesValidated],
+    ['init-db', CHAIN_EVENT.databaseInitialized],
+    ['secrets', CHAIN_EVENT.secretsReady],
+    ['deploy-components', CHAIN_EVENT.componentsDeployed],
+  ] as const) {
+    const ran = chainLines.filter((l) => l.includes(` ${fn} `));
+    assert.equal(ran.length, 1, `${fn} once:\n${local.lines.join('\n')}`);
+    assert.ok(ran[0]!.includes(reply) && ran[0]!.includes(traceId), ran[0]);
+  }
+  const spans = await local.spans(traceId);
+  const names = spans.map((s) => s.name);
+  for (const type of [
+    'dev.knative.apiserver.resource.add',
+    CHAIN_EVENT.dependenciesValidated,
+    CHAIN_EVENT.databaseInitialized,
+    CHAIN_EVENT.secretsReady,
+    CHAIN_EVENT.componentsDeployed,
+  ]) {
+    assert.ok(names.includes(`process ${type}`), `process ${type} in ${names.join(', ')}`);
+  }
+  assert.ok(spans.every((s) => s.traceId === traceId));
+  assert.equal((await readProject(namespace, 'demo'))?.status?.lastTraceId, traceId);
+});
