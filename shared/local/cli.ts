@@ -117,7 +117,7 @@ async function run(
   });
   let embedded: EmbeddedEnvironment | undefined;
   let env = io.env;
-  let kubeconfigPath: string;
+  let kubeconfigPath: string | undefined;
   if (choice.kind === 'none') {
     io.out(`${choice.reason}\n`);
     const { startEmbeddedEnvironment } = await import('./embedded/index.ts');
@@ -136,7 +136,7 @@ async function run(
     // The embedded servers are on loopback, which the egress policy refuses by default.
     const allow = [env.EGRESS_ALLOW, ...embedded.egressAllow].filter(Boolean).join(',');
     env = { ...env, EGRESS_ALLOW: allow };
-  } else {
+  } else if (choice.kind === 'kubeconfig') {
     kubeconfigPath = choice.path;
   }
   const runtime = await startLocalRuntime({
@@ -154,7 +154,7 @@ async function run(
     throw error;
   });
   io.out(
-    `supabase-reconciler: reconciling the cluster of ${kubeconfigPath} (${functions.length} functions at ${runtime.url}, resync every ${Math.round(config.resyncIntervalMs / 1000)} s); Ctrl-C stops\n`,
+    `supabase-reconciler: reconciling the cluster of ${kubeconfigPath ?? 'this Pod (in-cluster service account)'} (${functions.length} functions at ${runtime.url}, resync every ${Math.round(config.resyncIntervalMs / 1000)} s); Ctrl-C stops\n`,
   );
   if (embedded) {
     io.out(

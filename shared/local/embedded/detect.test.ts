@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { delimiter } from 'node:path';
 import { describe, test } from 'node:test';
-import { clusterConfigured, type ClusterChoice, type ClusterLookup } from './detect.ts';
+import {
+  SERVICE_ACCOUNT_TOKEN,
+  clusterConfigured,
+  type ClusterChoice,
+  type ClusterLookup,
+} from './detect.ts';
 
 const HOME = '/home/dev';
 const HOME_CONFIG = '/home/dev/.kube/config';
@@ -13,7 +18,7 @@ function lookup(files: string[], rest: Partial<ClusterLookup> = {}): ClusterLook
 
 /** The one line of a `none` choice. */
 function reasonOf(choice: ClusterChoice): string {
-  if (choice.kind !== 'none') assert.fail(`expected no cluster, got ${choice.path}`);
+  if (choice.kind !== 'none') assert.fail(`expected no cluster, got ${JSON.stringify(choice)}`);
   return choice.reason;
 }
 
@@ -74,6 +79,26 @@ describe('clusterConfigured', () => {
     assert.match(
       reasonOf(choice),
       /the embedded environment's own kubeconfig, from an earlier run/,
+    );
+  });
+
+  test('in a Pod (service host, port and token) the in-cluster configuration is used, not an embedded cluster', () => {
+    const inPod = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+    const token = (path: string) => path === SERVICE_ACCOUNT_TOKEN;
+    assert.deepEqual(clusterConfigured({ env: inPod, home: '/home/u', exists: token }), {
+      kind: 'in-cluster',
+    });
+    assert.equal(
+      clusterConfigured({ env: inPod, home: '/home/u', exists: () => false }).kind,
+      'none',
+    );
+    assert.equal(
+      clusterConfigured({
+        env: { KUBERNETES_SERVICE_HOST: '10.96.0.1' },
+        home: '/home/u',
+        exists: token,
+      }).kind,
+      'none',
     );
   });
 });

@@ -7,6 +7,9 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 
+/** The token a Pod's service account mounts (client-go's in-cluster configuration). */
+export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
 /** Where the kubeconfig came from. */
 export type KubeconfigSource = 'flag' | 'KUBECONFIG' | 'home';
 
@@ -18,6 +21,8 @@ export type ClusterChoice =
       readonly path: string;
       readonly source: KubeconfigSource;
     }
+  /** In a Pod: the service account's token and the API server of the environment. */
+  | { readonly kind: 'in-cluster' }
   | {
       readonly kind: 'none';
       /** One line for the user: why there is no cluster, and that an embedded one starts. */
@@ -76,6 +81,14 @@ export function clusterConfigured(lookup: ClusterLookup): ClusterChoice {
 
   const homeConfig = join(lookup.home ?? homedir(), '.kube', 'config');
   if (exists(homeConfig)) return { kind: 'kubeconfig', path: homeConfig, source: 'home' };
+  // In a Pod (the standalone Deployment): the service account, as client-go's loading rules.
+  if (
+    lookup.env.KUBERNETES_SERVICE_HOST &&
+    lookup.env.KUBERNETES_SERVICE_PORT &&
+    exists(SERVICE_ACCOUNT_TOKEN)
+  ) {
+    return { kind: 'in-cluster' };
+  }
   return none(`no --kubeconfig, no KUBECONFIG, no ${homeConfig}`);
 }
 
