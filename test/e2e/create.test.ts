@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { COMPONENT_READY_CONDITIONS } from '../../shared/api/conditions.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
-import { freshNamespace, kube } from '../env/index.ts';
+import { FUNCTIONS } from '../../functions/index.ts';
+import { runCli } from '../../shared/local/cli.ts';
+import { freshNamespace, kube, kubeConnection } from '../env/index.ts';
 import { projectOnTestServers } from '../fixtures/chain.ts';
 import { startTestRuntime, type TestRuntime } from '../fixtures/local-runtime.ts';
 import { installProjectCrd } from '../fixtures/project.ts';
@@ -78,7 +80,13 @@ test('create: each phase once, every object, Pods Ready, Running, one trace', as
     assert.equal(ran.length, 1, `${fn} once:\n${local.lines.join('\n')}`);
     assert.ok(ran[0]!.includes(reply) && ran[0]!.includes(traceId), ran[0]);
   }
-  const spans = await local.spans(traceId);
+  // health-aggregate wrote Running inside its handler; its span ends when it has answered.
+  let spans = await local.spans(traceId);
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    if (spans.some((s) => s.name === `process ${CHAIN_EVENT.componentsDeployed}`)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    spans = await local.spans(traceId);
+  }
   const names = spans.map((s) => s.name);
   for (const type of [
     'dev.knative.apiserver.resource.add',
@@ -91,4 +99,33 @@ test('create: each phase once, every object, Pods Ready, Running, one trace', as
   }
   assert.ok(spans.every((s) => s.traceId === traceId));
   assert.equal((await readProject(namespace, 'demo'))?.status?.lastTraceId, traceId);
+
+  // What a person sees: `status` lists the project Running, `trace` draws that trace.
+  const cli = async (...argv: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await runCli(
+      FUNCTIONS,
+      [...argv, '--kubeconfig', kubeConnection().kubeconfigPath],
+      {
+        env: { SUPABASE_RECONCILER_STATE_DIR: local.stateDir },
+        out: (text) => (out += text),
+        err: (text) => (err += text),
+        stopRequested: new Promise(() => undefined),
+      },
+    );
+    return { code, out, err };
+  };
+  const table = await cli('status');
+  assert.equal(table.code, 0, table.err);
+  assert.match(table.out, new RegExp(`${namespace}\\s+demo\\s+Running\\s+7/7\\s+${traceId}`));
+  const waterfall = await cli('trace', `${namespace}/demo`);
+  assert.equal(waterfall.code, 0, waterfall.err);
+  assert.match(waterfall.out, new RegExp(`^trace ${traceId} `));
+  for (const type of [CHAIN_EVENT.dependenciesValidated, CHAIN_EVENT.componentsDeployed]) {
+    assert.match(waterfall.out, new RegExp(`\\|\\s*process ${type.replace(/\./g, '\\.')}`));
+  }
+  const missing = await cli('trace', `${namespace}/nope`);
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /not found/);
 });
