@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * The composition root: every function, handed to the local runtime that runs them together
  * in one process (`npm start`, the `supabase-reconciler` bin). Each function's index.ts also
