@@ -31,3 +31,19 @@ export async function waitForProject(
     `${namespace}/${name} did not reach the expected state in ${timeoutMs} ms; last status: ${JSON.stringify(last?.status ?? null)}`,
   );
 }
+
+/**
+ * Polls `probe` until it resolves true.
+ * @throws Error naming `what` when it does not within `timeoutMs`
+ */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './ports.ts';
-import { startProcess, waitUntil } from './process.ts';
+import { startProcess, waitUntil, type ManagedProcess } from './process.ts';
 
 const run = promisify(execFile);
 
@@ -26,6 +26,13 @@ export interface PostgresConnection {
 /** A running PostgreSQL server. */
 export interface PostgresEnvironment extends PostgresConnection {
   stop(): Promise<void>;
+  /**
+   * Stops the server and keeps its data: an outage, as a restart or failover causes one
+   * (the fault tests). resume() ends it.
+   */
+  halt(): Promise<void>;
+  /** Starts a halted server again on the same data, port and superuser; resolves once it answers. */
+  resume(): Promise<void>;
 }
 
 /**
@@ -151,33 +158,27 @@ export async function startPostgres(
 
   const port = await freePort();
   const logPath = join(workDir, 'postgres.log');
-  const proc = startProcess(
-    'PostgreSQL',
-    join(home, 'bin/postgres'),
-    [
-      '-D',
-      dataDir,
-      '-p',
-      String(port),
+  const args = [
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    // No Unix socket: the scratch folder's path may be longer than a socket path may be.
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'shared_preload_libraries=pg_stat_statements',
+    '-c',
+    'fsync=off',
+    '-c',
+    'max_connections=200',
+    ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
       '-c',
-      'listen_addresses=127.0.0.1',
-      // No Unix socket: the scratch folder's path may be longer than a socket path may be.
-      '-c',
-      'unix_socket_directories=',
-      '-c',
-      'shared_preload_libraries=pg_stat_statements',
-      '-c',
-      'fsync=off',
-      '-c',
-      'max_connections=200',
-      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
-        '-c',
-        `${name}=${value}`,
-      ]),
-    ],
-    logPath,
-    { ...owner, env: { LC_ALL: 'C' }, stopSignal: 'SIGINT' },
-  );
+      `${name}=${value}`,
+    ]),
+  ];
   const connection: PostgresConnection = {
     host: '127.0.0.1',
     port,
@@ -185,31 +186,47 @@ export async function startPostgres(
     password,
     database: 'postgres',
   };
-  try {
-    await waitUntil(
-      'PostgreSQL',
-      async () => {
-        const client = new pg.Client({ ...connection, connectionTimeoutMillis: 1000 });
-        try {
-          await client.connect();
-          await client.query('select 1');
-          return true;
-        } finally {
-          await client.end().catch(() => undefined);
-        }
-      },
-      proc.exited,
-      30_000,
-    );
-  } catch (error) {
-    await proc.stop();
-    const log = await readFile(logPath, 'utf8').catch(() => '');
-    throw new Error(
-      `PostgreSQL did not start: ${String(error)}\n${log.split('\n').slice(-20).join('\n')}`,
-      { cause: error },
-    );
-  }
-  return { ...connection, stop: () => proc.stop() };
+  const launch = async (): Promise<ManagedProcess> => {
+    const proc = startProcess('PostgreSQL', join(home, 'bin/postgres'), args, logPath, {
+      ...owner,
+      env: { LC_ALL: 'C' },
+      stopSignal: 'SIGINT',
+    });
+    try {
+      await waitUntil(
+        'PostgreSQL',
+        async () => {
+          const client = new pg.Client({ ...connection, connectionTimeoutMillis: 1000 });
+          try {
+            await client.connect();
+            await client.query('select 1');
+            return true;
+          } finally {
+            await client.end().catch(() => undefined);
+          }
+        },
+        proc.exited,
+        30_000,
+      );
+    } catch (error) {
+      await proc.stop();
+      const log = await readFile(logPath, 'utf8').catch(() => '');
+      throw new Error(
+        `PostgreSQL did not start: ${String(error)}\n${log.split('\n').slice(-20).join('\n')}`,
+        { cause: error },
+      );
+    }
+    return proc;
+  };
+  let proc = await launch();
+  return {
+    ...connection,
+    stop: () => proc.stop(),
+    halt: () => proc.stop(),
+    async resume() {
+      proc = await launch();
+    },
+  };
 }
 
 /**
