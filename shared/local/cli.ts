@@ -1,7 +1,8 @@
 /**
  * The command line of the local runtime (`npm start`, the `supabase-reconciler` bin):
  *
- *   supabase-reconciler [run] [--kubeconfig <file>] [--port <n>] [--resync-interval <seconds>]
+ *   supabase-reconciler [run] [--kubeconfig <file>] [--namespace <ns>]... [--port <n>]
+ *                       [--resync-interval <seconds>]
  *   supabase-reconciler status [--kubeconfig <file>]
  *   supabase-reconciler trace <namespace>/<name> [--kubeconfig <file>]
  *
@@ -31,7 +32,7 @@ export interface CliIo {
 }
 
 const USAGE = `usage:
-  supabase-reconciler [run] [--kubeconfig <file>] [--port <n>] [--resync-interval <seconds>]
+  supabase-reconciler [run] [--kubeconfig <file>] [--namespace <ns>]... [--port <n>] [--resync-interval <seconds>]
   supabase-reconciler status [--kubeconfig <file>]
   supabase-reconciler trace <namespace>/<name> [--kubeconfig <file>]
 `;
@@ -54,6 +55,7 @@ export async function runCli(
       allowPositionals: true,
       options: {
         kubeconfig: { type: 'string' },
+        namespace: { type: 'string', multiple: true },
         port: { type: 'string' },
         'resync-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -86,7 +88,7 @@ export async function runCli(
     const kubeconfig = values.kubeconfig;
     switch (command) {
       case 'run':
-        return await run(functions, { ...io, env }, config, kubeconfig);
+        return await run(functions, { ...io, env }, config, kubeconfig, values.namespace);
       case 'status':
         return await status(io, kubeconfig);
       case 'trace':
@@ -108,7 +110,13 @@ async function run(
   io: CliIo,
   config: ReturnType<typeof parseLocalConfig>,
   kubeconfigFlag: string | undefined,
+  namespaces: readonly string[] | undefined,
 ): Promise<number> {
+  const invalid = namespaces?.find((ns) => !isNamespaceName(ns));
+  if (invalid !== undefined) {
+    io.err(`supabase-reconciler: --namespace "${invalid.slice(0, 100)}" is not a namespace name\n`);
+    return 2;
+  }
   const embeddedState = join(config.stateDir, 'embedded');
   const choice = clusterConfigured({
     kubeconfigFlag,
@@ -149,6 +157,7 @@ async function run(
     },
     port: config.port,
     resyncIntervalMs: config.resyncIntervalMs,
+    namespaces,
   }).catch(async (error: unknown) => {
     await embedded?.stop();
     throw error;

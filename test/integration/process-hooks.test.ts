@@ -3,9 +3,13 @@
  * or the terminating signals (one once replaced the test runner's exit code). Each real
  * phase function is started as its own process with its production wiring, handles an event
  * (so lazily built clients exist), and is asked how many listeners are registered; then
- * SIGTERM must drain and exit 0.
+ * SIGTERM must drain and exit 0. The local runtime (`npm start`: every function in one
+ * process) is held to the same rule.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -14,6 +18,8 @@ import { chainEvent } from '../../shared/events/chain.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
 import { eventFixture } from '../fixtures/events.ts';
 import { startFunctionProcess } from '../fixtures/function-process.ts';
+import { installProjectCrd } from '../fixtures/project.ts';
+import { freshNamespace, kubeConnection } from '../env/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const probe = join(root, 'test/fixtures/process-hooks-probe.ts');
@@ -98,3 +104,72 @@ async function waitFor<T>(ready: () => boolean, value: () => T): Promise<T> {
   }
   return value();
 }
+
+test('npm start (the local runtime, every function in one process): only its own SIGTERM/SIGINT listen; SIGTERM exits 0', async () => {
+  await installProjectCrd();
+  const namespace = await freshNamespace('hooks');
+  const stateDir = await mkdtemp(join(tmpdir(), 'sbr-hooks-'));
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--import',
+      probe,
+      join(root, 'functions/index.ts'),
+      '--kubeconfig',
+      kubeConnection().kubeconfigPath,
+      '--namespace',
+      namespace,
+    ],
+    {
+      cwd: root,
+      env: { PATH: process.env.PATH, SUPABASE_RECONCILER_STATE_DIR: stateDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    await waitFor(
+      () => stdout.includes('reconciling the cluster of') || child.exitCode !== null,
+      () => undefined,
+    );
+    assert.equal(child.exitCode, null, `exited early: ${stdout}\n${stderr}`);
+    child.kill('SIGUSR2');
+    const counts = await waitFor(
+      () => stderr.includes('process-hooks '),
+      () => JSON.parse(stderr.split('process-hooks ')[1]!.split('\n')[0]!) as HookCounts,
+    );
+    const added = Object.fromEntries(
+      Object.entries(counts.now).map(([hook, n]) => [hook, n - (counts.atLoad[hook] ?? 0)]),
+    );
+    assert.deepEqual(
+      added,
+      {
+        exit: 0,
+        beforeExit: 0,
+        SIGTERM: 1,
+        SIGINT: 1,
+        SIGHUP: 0,
+        SIGQUIT: 0,
+        uncaughtException: 0,
+        unhandledRejection: 0,
+      },
+      'listeners added by the local runtime, its functions and their dependencies',
+    );
+    child.kill('SIGTERM');
+    const code = await Promise.race([
+      exited,
+      new Promise<'slow'>((resolve) => setTimeout(() => { resolve('slow'); }, 30_000)),
+    ]);
+    assert.equal(code, 0, `exit ${String(code)}: ${stdout}\n${stderr}`);
+    assert.match(stdout, /SIGTERM: stopping/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(stateDir, { recursive: true, force: true });
+  }
+});
