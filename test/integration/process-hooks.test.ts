@@ -164,7 +164,11 @@ test('npm start (the local runtime, every function in one process): only its own
     child.kill('SIGTERM');
     const code = await Promise.race([
       exited,
-      new Promise<'slow'>((resolve) => setTimeout(() => { resolve('slow'); }, 30_000)),
+      new Promise<'slow'>((resolve) =>
+        setTimeout(() => {
+          resolve('slow');
+        }, 30_000),
+      ),
     ]);
     assert.equal(code, 0, `exit ${String(code)}: ${stdout}\n${stderr}`);
     assert.match(stdout, /SIGTERM: stopping/);
