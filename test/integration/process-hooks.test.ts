@@ -64,27 +64,7 @@ for (const name of ['validate-deps', 'init-db', 'secrets']) {
       assert.equal(res.status, 202, `answered ${String(res.status)}: ${await res.text()}`);
 
       fn.child.kill('SIGUSR2');
-      const counts = await waitFor(
-        () => fn.stderr().includes('process-hooks '),
-        () => JSON.parse(fn.stderr().split('process-hooks ')[1]!.split('\n')[0]!) as HookCounts,
-      );
-      const added = Object.fromEntries(
-        Object.entries(counts.now).map(([hook, n]) => [hook, n - (counts.atLoad[hook] ?? 0)]),
-      );
-      assert.deepEqual(
-        added,
-        {
-          exit: 0,
-          beforeExit: 0,
-          SIGTERM: 1,
-          SIGINT: 1,
-          SIGHUP: 0,
-          SIGQUIT: 0,
-          uncaughtException: 0,
-          unhandledRejection: 0,
-        },
-        'listeners added by the function and its dependencies',
-      );
+      await assertOnlyTheDrainListens(() => fn.stderr(), 'the function and its dependencies');
     } catch (error) {
       await fn.stop();
       throw error;
@@ -93,6 +73,36 @@ for (const name of ['validate-deps', 'init-db', 'secrets']) {
     assert.equal(await fn.stop(), 0, fn.stderr());
     assert.match(fn.stdout(), /"msg":"drained"/);
   });
+}
+
+/**
+ * Reads the probe's report (after SIGUSR2) and asserts that what was added since it loaded is
+ * the runtime's SIGTERM and SIGINT drain, and nothing else.
+ * @param stderr - the process's stderr so far
+ * @param who - for the message
+ */
+async function assertOnlyTheDrainListens(stderr: () => string, who: string): Promise<void> {
+  const counts = await waitFor(
+    () => stderr().includes('process-hooks '),
+    () => JSON.parse(stderr().split('process-hooks ')[1]!.split('\n')[0]!) as HookCounts,
+  );
+  const added = Object.fromEntries(
+    Object.entries(counts.now).map(([hook, n]) => [hook, n - (counts.atLoad[hook] ?? 0)]),
+  );
+  assert.deepEqual(
+    added,
+    {
+      exit: 0,
+      beforeExit: 0,
+      SIGTERM: 1,
+      SIGINT: 1,
+      SIGHUP: 0,
+      SIGQUIT: 0,
+      uncaughtException: 0,
+      unhandledRejection: 0,
+    },
+    `listeners added by ${who}`,
+  );
 }
 
 /** Polls until `ready` holds, then returns `value()`; fails after 90 s. */
@@ -140,26 +150,9 @@ test('npm start (the local runtime, every function in one process): only its own
     );
     assert.equal(child.exitCode, null, `exited early: ${stdout}\n${stderr}`);
     child.kill('SIGUSR2');
-    const counts = await waitFor(
-      () => stderr.includes('process-hooks '),
-      () => JSON.parse(stderr.split('process-hooks ')[1]!.split('\n')[0]!) as HookCounts,
-    );
-    const added = Object.fromEntries(
-      Object.entries(counts.now).map(([hook, n]) => [hook, n - (counts.atLoad[hook] ?? 0)]),
-    );
-    assert.deepEqual(
-      added,
-      {
-        exit: 0,
-        beforeExit: 0,
-        SIGTERM: 1,
-        SIGINT: 1,
-        SIGHUP: 0,
-        SIGQUIT: 0,
-        uncaughtException: 0,
-        unhandledRejection: 0,
-      },
-      'listeners added by the local runtime, its functions and their dependencies',
+    await assertOnlyTheDrainListens(
+      () => stderr,
+      'the local runtime, its functions and their dependencies',
     );
     child.kill('SIGTERM');
     const code = await Promise.race([
