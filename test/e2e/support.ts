@@ -1,9 +1,10 @@
 /** What the end-to-end scenarios share: reading a project and waiting for a state. */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Watch } from '@kubernetes/client-node';
 import { API_GROUP_VERSION, PLURAL } from '../../shared/api/group-version.ts';
 import type { Phase } from '../../shared/api/phases.ts';
 import { kubeProjectStore, type LiveProject } from '../../shared/reconcile/project-store.ts';
+import type { RecordedSpan } from '../../shared/telemetry/span-store.ts';
 import { kube, kubeConnection } from '../env/index.ts';
 
 /** The project as the API server has it now (undefined when it does not exist). */
@@ -145,9 +146,26 @@ export function chainTraces(lines: readonly string[], namespace: string, name: s
     .map(traceOf);
 }
 
+const CHAIN_PHASES = ['validate-deps', 'init-db', 'secrets', 'deploy-components'];
+
 /**
- * Waits until every chain validate-deps started for the project has reached health-aggregate
- * (its last phase prints a line in the chain's trace), so that nothing of them still runs.
+ * Whether the chain of one trace has ended, from its printed lines (in the order the phases
+ * finished): its last phase answered without a reply (failed permanently, or acknowledged),
+ * or deploy-components replied and health-aggregate then handled the reply.
+ */
+function chainEnded(traceLines: readonly string[]): boolean {
+  const last = traceLines.findLastIndex((l) => CHAIN_PHASES.some((fn) => l.includes(`  ${fn} `)));
+  const line = traceLines[last];
+  if (line === undefined) return false;
+  if (line.includes('  error: ')) return false;
+  if (!line.includes('  → ')) return true;
+  if (!line.includes('  deploy-components ')) return false;
+  return traceLines.slice(last + 1).some((l) => l.includes('  health-aggregate '));
+}
+
+/**
+ * Waits until every chain validate-deps started for the project has ended (see chainEnded),
+ * so that nothing of them still runs.
  * @throws Error listing the lines when they do not end within `timeoutMs`
  */
 export async function waitForChainsToEnd(
@@ -159,10 +177,43 @@ export async function waitForChainsToEnd(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const mine = projectLines(lines, namespace, name);
-    const ended = new Set(mine.filter((l) => l.includes(' health-aggregate ')).map(traceOf));
-    if (chainTraces(lines, namespace, name).every((t) => ended.has(t))) return;
+    const running = chainTraces(lines, namespace, name).filter(
+      (trace) => !chainEnded(mine.filter((l) => traceOf(l) === trace)),
+    );
+    if (running.length === 0) return;
     if (Date.now() > deadline) {
-      throw new Error(`chains of ${namespace}/${name} did not end:\n${mine.join('\n')}`);
+      throw new Error(
+        `chains ${running.join(', ')} of ${namespace}/${name} did not end:\n${mine.join('\n')}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A W3C traceparent of a new random trace, to find the spans of an injected event. */
+export function newTraceparent(): { traceparent: string; traceId: string } {
+  const traceId = randomBytes(16).toString('hex');
+  return { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`, traceId };
+}
+
+/**
+ * Waits until `count` functions recorded a `process <type>` span in the trace, and returns
+ * them: how the functions answered an event published into the broker.
+ */
+export async function waitForProcessSpans(
+  spans: (traceId: string) => Promise<RecordedSpan[]>,
+  traceId: string,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<RecordedSpan[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await spans(traceId)).filter((s) => s.name.startsWith('process '));
+    if (found.length >= count) return found;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${count} process spans expected in trace ${traceId}, found ${JSON.stringify(found)}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
