@@ -24,7 +24,7 @@ import {
   type ResourceEvent,
 } from '../../shared/events/parse.ts';
 import { ACKNOWLEDGED_DELETE, API_SERVER_EVENT, CHAIN_EVENT } from '../../shared/events/types.ts';
-import type { DeploymentLister } from '../../shared/k8s/deployments.ts';
+import type { DeploymentLister, DeploymentState } from '../../shared/k8s/deployments.ts';
 import { formatKey, type ObjectKey } from '../../shared/k8s/objects.ts';
 import { isPhaseTarget, resolvePhaseTarget } from '../../shared/reconcile/phase.ts';
 import type { LiveProject, ProjectStore } from '../../shared/reconcile/project-store.ts';
@@ -136,21 +136,27 @@ export async function aggregateHealth(
   const target = await resolveTarget(event, deps.projects);
   if ('kind' in target) return target;
   const { key, project } = target;
-  // The mark is taken before the list, so that a chain that applies objects after it is seen.
-  const listedAfter = chainMark(project);
-  const deployments = await deps.deployments.list(key.namespace, componentSelector(key.name));
   const now = deps.clock();
+  let deployments: readonly DeploymentState[] = [];
   const result = await updateStatus(
     deps.projects,
     key,
-    (_status, live) =>
-      healthStatus({
+    async (_status, live) => {
+      // Listed after each read of the project, so the list is newer than the one behind the
+      // status it replaces: Deployment events are handled concurrently, and a list taken
+      // before another event's write would undo it (Ready back to False, 0/7 ready, with no
+      // later event to correct it). The mark is taken before the list, so that a chain that
+      // applies objects after it is seen.
+      const listedAfter = chainMark(live);
+      deployments = await deps.deployments.list(key.namespace, componentSelector(key.name));
+      return healthStatus({
         project: live,
         deployments,
         listedAfter,
         now,
         reconcileTime: target.chain ? toKubeTime(now) : undefined,
-      }),
+      });
+    },
     { uid: project.metadata.uid },
   );
   if (result.outcome === 'gone' || result.outcome === 'foreign') {

@@ -39,13 +39,15 @@ export interface StatusWriteOptions {
 }
 
 /**
- * Computes the desired status from the live object. Must be pure: it runs again on every
- * conflict, on a fresh copy of the latest object.
+ * Computes the desired status from the live object. It runs again on every conflict, on a
+ * fresh copy of the latest object, so it must depend on nothing but that object and what it
+ * reads after it (health-aggregate lists the Deployments there: a list older than the status
+ * it replaces would undo a newer write).
  */
 export type StatusMutation<T extends KubeObject> = (
   status: NonNullable<T['status']> | undefined,
   object: T,
-) => NonNullable<T['status']>;
+) => NonNullable<T['status']> | Promise<NonNullable<T['status']>>;
 
 /**
  * Updates an object's status through the status subresource with optimistic concurrency.
@@ -71,7 +73,7 @@ export async function updateStatus<T extends KubeObject>(
       return { outcome: 'foreign', object: live, attempts: attempt };
     }
     const current = live.status as NonNullable<T['status']> | undefined;
-    const desired = mutate(structuredClone(current), live);
+    const desired = await mutate(structuredClone(current), live);
     // An absent status and an empty one are the same state.
     if (isDeepStrictEqual(desired, current ?? {})) {
       return { outcome: 'unchanged', object: live, attempts: attempt };

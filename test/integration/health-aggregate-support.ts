@@ -15,7 +15,7 @@ import {
 import type { ComponentName } from '../../shared/api/components.ts';
 import { componentResourceName } from '../../shared/api/resource-names.ts';
 import { API_SERVER_EVENT, CHAIN_EVENT } from '../../shared/events/types.ts';
-import { kubeDeploymentLister } from '../../shared/k8s/deployments.ts';
+import { kubeDeploymentLister, type DeploymentLister } from '../../shared/k8s/deployments.ts';
 import { kubeProjectStore, type ProjectStore } from '../../shared/reconcile/project-store.ts';
 import { kube, kubeConnection } from '../env/index.ts';
 import { deliver } from '../fixtures/chain.ts';
@@ -32,8 +32,9 @@ export interface HealthUnderTest {
 /**
  * The function as index.ts builds it, on the test API server; the real kubeProjectStore is
  * wrapped to count replaceStatus calls (every write reaches the API server).
+ * @param deployments - how it lists Deployments (default: the real lister)
  */
-export function healthUnderTest(): HealthUnderTest {
+export function healthUnderTest(deployments?: DeploymentLister): HealthUnderTest {
   const options = { kubeconfigPath: kubeConnection().kubeconfigPath };
   const real = kubeProjectStore(options);
   let writes = 0;
@@ -47,7 +48,7 @@ export function healthUnderTest(): HealthUnderTest {
   const harness = createHarness(
     createHealthAggregateHandler({
       projects,
-      deployments: kubeDeploymentLister(options),
+      deployments: deployments ?? kubeDeploymentLister(options),
       clock: () => new Date(),
     }),
     { name: HEALTH_AGGREGATE_FUNCTION },

@@ -14,7 +14,14 @@ import { COMPONENT_READY_CONDITIONS } from '../../shared/api/conditions.ts';
 import { componentResourceName } from '../../shared/api/resource-names.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
 import { PROJECT_RESOURCE } from '../../shared/reconcile/project-store.ts';
-import { freshNamespace, kube, setPodsReady, waitForRollout } from '../env/index.ts';
+import { kubeDeploymentLister, type DeploymentLister } from '../../shared/k8s/deployments.ts';
+import {
+  freshNamespace,
+  kube,
+  kubeConnection,
+  setPodsReady,
+  waitForRollout,
+} from '../env/index.ts';
 import { deliver } from '../fixtures/chain.ts';
 import { chainEventFor, installProjectCrd, patchProject } from '../fixtures/project.ts';
 import { preparedProject, readProject, runDeploy } from './deploy-components-support.ts';
@@ -169,6 +176,48 @@ test('a component made unready: AuthReady=False and Degraded=True with the reaso
   assert.ok(recovered.status);
   assert.equal(recovered.status.phase, 'Running');
   assert.equal(recovered.status.componentsReady, '7/7');
+});
+
+test("a Deployment event whose list is older than another event's write does not undo it (Running stays Ready, 7/7)", async () => {
+  const namespace = await freshNamespace('health-stale-list');
+  await rolledOutProject(namespace);
+  await breakAuth(namespace);
+  await deliverDeployed(healthUnderTest(), namespace);
+
+  // One event lists while Auth is unready and is held before it writes (a fake slow list: the
+  // real API server cannot be made to answer late on demand) ...
+  let listed: () => void = () => undefined;
+  const firstListDone = new Promise<void>((resolve) => (listed = resolve));
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const real = kubeDeploymentLister({ kubeconfigPath: kubeConnection().kubeconfigPath });
+  let first = true;
+  const slowFirstListFake: DeploymentLister = {
+    list: async (ns, selector) => {
+      const result = await real.list(ns, selector);
+      if (first) {
+        first = false;
+        listed();
+        await held;
+      }
+      return result;
+    },
+  };
+  const late = deliverDeployment(healthUnderTest(slowFirstListFake), namespace, 'kong');
+  await firstListDone;
+  // ... while Auth heals and another event makes the project Running.
+  await healAuth(namespace);
+  await deliverDeployment(healthUnderTest(), namespace, 'auth');
+  assert.equal((await readProject(namespace)).status?.phase, 'Running');
+  release();
+  await late;
+
+  const status = (await readProject(namespace)).status;
+  assert.ok(status);
+  assert.equal(status.phase, 'Running');
+  assert.equal(status.componentsReady, '7/7');
+  assert.equal(status.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+  assert.equal(status.conditions.find((c) => c.type === 'AuthReady')?.status, 'True');
 });
 
 test("Deployment churn with no effect on the project's status writes nothing", async () => {
