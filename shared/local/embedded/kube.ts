@@ -42,6 +42,12 @@ export interface ControlPlaneFiles {
 export interface KubeEnvironment extends KubeConnection {
   readonly controlPlane: ControlPlaneFiles;
   stop(): Promise<void>;
+  /**
+   * Stops the kube-apiserver and starts it again on the same etcd, port, certificates and
+   * tokens, as a control-plane upgrade or crash does (the fault tests); resolves once it
+   * answers /readyz again. Clients keep their kubeconfig.
+   */
+  restartApiServer(): Promise<void>;
 }
 
 /** Names written into the kubeconfigs. */
@@ -73,12 +79,17 @@ export async function startKube(
       clusterName: options.clusterName ?? 'test',
       adminUser: options.adminUser ?? 'test-admin',
     });
+    let apiServer = api.process;
     return {
       ...api.connection,
       controlPlane: api.controlPlane,
       async stop() {
-        await api.process.stop();
+        await apiServer.stop();
         await etcd.process.stop();
+      },
+      async restartApiServer() {
+        await apiServer.stop();
+        apiServer = await api.restart();
       },
     };
   } catch (error) {
@@ -135,6 +146,8 @@ async function startApiServer(
   connection: KubeConnection;
   controlPlane: ControlPlaneFiles;
   process: ManagedProcess;
+  /** Starts the stopped server again with the same flags; its certificates are reused. */
+  restart(): Promise<ManagedProcess>;
 }> {
   const certDir = join(workDir, 'certs');
   await mkdir(certDir, { recursive: true });
@@ -164,29 +177,31 @@ async function startApiServer(
 
   const port = await freePort();
   const server = `https://127.0.0.1:${port}`;
-  const proc = startProcess(
-    'kube-apiserver',
-    join(assetsDir, 'kube-apiserver'),
-    [
-      `--etcd-servers=${etcdUrl}`,
-      `--cert-dir=${certDir}`,
-      `--secure-port=${port}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      '--service-cluster-ip-range=10.0.0.0/24',
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${saPub}`,
-      `--service-account-signing-key-file=${saKey}`,
-      `--token-auth-file=${tokenFile}`,
-      '--anonymous-auth=false',
-      '--authorization-mode=RBAC',
-      '--allow-privileged=true',
-      // The ServiceAccount admission plugin stays on, as in a real cluster: the
-      // controller-manager creates each namespace's `default` ServiceAccount, and Pods get it.
-      '--v=1',
-    ],
-    join(workDir, 'kube-apiserver.log'),
-  );
+  const launch = (): ManagedProcess =>
+    startProcess(
+      'kube-apiserver',
+      join(assetsDir, 'kube-apiserver'),
+      [
+        `--etcd-servers=${etcdUrl}`,
+        `--cert-dir=${certDir}`,
+        `--secure-port=${port}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        `--service-account-key-file=${saPub}`,
+        `--service-account-signing-key-file=${saKey}`,
+        `--token-auth-file=${tokenFile}`,
+        '--anonymous-auth=false',
+        '--authorization-mode=RBAC',
+        '--allow-privileged=true',
+        // The ServiceAccount admission plugin stays on, as in a real cluster: the
+        // controller-manager creates each namespace's `default` ServiceAccount, and Pods get it.
+        '--v=1',
+      ],
+      join(workDir, 'kube-apiserver.log'),
+    );
+  const proc = launch();
 
   // The serving certificate is generated at start; wait for it before trusting it.
   const certFile = join(certDir, 'apiserver.crt');
@@ -245,6 +260,19 @@ async function startApiServer(
       schedulerKubeconfigPath,
     },
     process: proc,
+    async restart() {
+      // The serving certificate and key in certDir are reused, so clients' CA stays valid.
+      const again = launch();
+      await stopIfNotReady(again, () =>
+        waitUntil(
+          'kube-apiserver /readyz',
+          () => readyz(server, caPem, adminToken),
+          again.exited,
+          120_000,
+        ),
+      );
+      return again;
+    },
   };
 }
 
