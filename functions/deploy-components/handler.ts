@@ -58,6 +58,7 @@ import {
 } from './inputs-hash.ts';
 import { connectionUrlsSecret, ingressManifest, ingressRef } from './objects.ts';
 import { REASON, EVENT_REASON } from '../../shared/api/reasons.ts';
+import { findCondition } from '../../shared/status/conditions.ts';
 
 /** The function's name (its Knative Service), the `source` of its replies. */
 export const DEPLOY_COMPONENTS_FUNCTION = 'deploy-components';
@@ -258,6 +259,19 @@ async function reportReclaimed(
   }
 }
 
+/**
+ * Whether the chain of `generation` has finished: health-aggregate set Progressing False,
+ * Succeeded, for it (Running and Ready).
+ */
+function chainSucceeded(project: LiveProject, generation: number): boolean {
+  const progressing = findCondition(project.status?.conditions, 'Progressing');
+  return (
+    progressing?.status === 'False' &&
+    progressing.reason === REASON.Succeeded &&
+    progressing.observedGeneration === generation
+  );
+}
+
 /** Fails the phase for conflicts with other appliers (never forced; permanent until fixed). */
 function failOnConflicts(
   deps: DeployComponentsDeps,
@@ -367,12 +381,22 @@ export async function reconcileComponents(
 
   const services = enabled.map((b) => b.build.service.metadata.name);
   const names = enabled.map((b) => b.component);
+  // A copy of secrets.ready delivered after its chain ended applies the same objects again
+  // (setting back any drift) but is no new reconciliation: it leaves the phase, the message
+  // and Progressing as health-aggregate finished them, so it writes nothing (rules 4 and 5).
+  // Every chain starts with Progressing True (validate-deps), so a chain under way is never
+  // mistaken for one that ended.
+  const ended = chainSucceeded(project, target.generation);
   const stillTarget = await writePhaseStatus(
     deps.projects,
     target,
     {
-      phase: 'DeployingComponents',
-      message: 'Components applied; waiting for their rollouts',
+      ...(ended
+        ? {}
+        : {
+            phase: 'DeployingComponents',
+            message: 'Components applied; waiting for their rollouts',
+          }),
       conditions: [
         missingPorts.length === 0
           ? {
@@ -389,13 +413,17 @@ export async function reconcileComponents(
               reason: REASON.ServicePortsMissing,
               message: `Services without the ports they were applied with: ${missingPorts.join('; ')}`,
             },
-        {
-          type: 'Progressing',
-          status: 'True',
-          observedGeneration: target.generation,
-          reason: REASON.ComponentsApplied,
-          message: `applied ${names.join(', ')}${ingress ? ' and the Ingress' : ''}; their Deployments roll out when an input changes`,
-        },
+        ...(ended
+          ? []
+          : [
+              {
+                type: 'Progressing',
+                status: 'True',
+                observedGeneration: target.generation,
+                reason: REASON.ComponentsApplied,
+                message: `applied ${names.join(', ')}${ingress ? ' and the Ingress' : ''}; their Deployments roll out when an input changes`,
+              } as const,
+            ]),
       ],
     },
     deps.clock(),

@@ -177,6 +177,32 @@ describe('healthStatus', () => {
     assert.equal(kept.lastReconcileTime, '2026-11-22T10:00:00Z');
   });
 
+  test('lastReconcileTime once per chain: a copy of components.deployed after the end moves nothing', () => {
+    const ended = compute(project(APPLIED), allDeployments(), {
+      reconcileTime: '2026-11-22T10:00:00Z',
+    });
+    assert.equal(find(ended, 'Progressing')?.status, 'False');
+    const copy = compute(project(ended), allDeployments(), {
+      now: t1,
+      reconcileTime: '2026-11-22T10:05:00Z',
+    });
+    assert.deepEqual(copy, ended);
+    // Finished by a Deployment event first: its components.deployed still records the end.
+    const byDeployment = compute(project(APPLIED), allDeployments());
+    assert.equal(find(byDeployment, 'Progressing')?.status, 'False');
+    const recorded = compute(project(byDeployment), allDeployments(), {
+      now: t1,
+      reconcileTime: '2026-11-22T10:05:00Z',
+    });
+    assert.equal(recorded.lastReconcileTime, '2026-11-22T10:05:00Z');
+    const older = compute(
+      project({ ...byDeployment, lastReconcileTime: '2026-11-22T09:59:59Z' }),
+      allDeployments(),
+      { now: t1, reconcileTime: '2026-11-22T10:05:00Z' },
+    );
+    assert.equal(older.lastReconcileTime, '2026-11-22T10:05:00Z');
+  });
+
   test('while Pods start: Ready=False naming them, Progressing left as deploy-components set it, phase kept', () => {
     const status = compute(project(APPLIED), allDeployments({ auth: unready, kong: unready }));
     assert.equal(status.phase, 'DeployingComponents');

@@ -205,6 +205,19 @@ function chainOutcome(
 }
 
 /**
+ * Whether a chain event still has the end of a reconciliation to record: the chain runs
+ * (Progressing True), or it ended after the last recorded end (a Deployment event may finish
+ * it before its components.deployed arrives). A copy of the event delivered again after that
+ * moves nothing (DESIGN.md rules 4 and 5).
+ */
+function endOfChainUnrecorded(status: SupabaseProjectStatus): boolean {
+  const progressing = findCondition(status.conditions, 'Progressing');
+  if (progressing?.status !== 'False') return true;
+  const recorded = Date.parse(status.lastReconcileTime ?? '');
+  return !(recorded >= Date.parse(progressing.lastTransitionTime));
+}
+
+/**
  * The project's status with health-aggregate's part recomputed.
  * @param input - the live project, its Deployments, the time of a transition
  * @returns the whole status (equal to the stored one when nothing changed)
@@ -277,7 +290,9 @@ export function healthStatus(input: HealthInput): SupabaseProjectStatus {
     components,
     componentsReady: `${health.filter((h) => h.ready).length}/${enabled.length}`,
     ...(endpoints ? { endpoints } : {}),
-    ...(input.reconcileTime ? { lastReconcileTime: input.reconcileTime } : {}),
+    ...(input.reconcileTime && endOfChainUnrecorded(status)
+      ? { lastReconcileTime: input.reconcileTime }
+      : {}),
     conditions,
   };
 }

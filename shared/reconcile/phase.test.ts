@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nextPhase } from './phase.ts';
+import { messageApplies, nextPhase } from './phase.ts';
 
 const cases = [
   // current, proposed, newChain, expected
@@ -33,3 +33,13 @@ for (const [current, proposed, newChain, expected] of cases) {
     assert.equal(nextPhase(current, proposed, newChain), expected);
   });
 }
+
+test('a phase message is written with its phase, not under a phase that was held', () => {
+  assert.equal(messageApplies(undefined, undefined), true);
+  assert.equal(messageApplies('DeployingSecrets', 'DeployingSecrets'), true);
+  assert.equal(messageApplies('DeployingSecrets', 'Updating'), true);
+  // A late copy of init-db's or secrets' event under Running, and anything while deleting.
+  assert.equal(messageApplies('DeployingSecrets', 'Running'), false);
+  assert.equal(messageApplies('DeployingComponents', 'Running'), false);
+  assert.equal(messageApplies('DeployingSecrets', 'Terminating'), false);
+});

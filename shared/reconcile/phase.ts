@@ -101,6 +101,18 @@ export function nextPhase(current: Phase | undefined, proposed: Phase, newChain:
   return to >= 0 && from > to ? current : proposed;
 }
 
+/**
+ * Whether a phase's message goes with the phase stored: not when the phase was held (a late
+ * copy of an earlier phase's event under Running, or a deletion under way), since the message
+ * describes the phase it was written with; during an update the phase stays Updating and each
+ * step's message shows how far it got.
+ * @param proposed - the phase the change proposed (undefined: none)
+ * @param stored - the phase nextPhase chose
+ */
+export function messageApplies(proposed: Phase | undefined, stored: Phase | undefined): boolean {
+  return proposed === undefined || stored === proposed || stored === 'Updating';
+}
+
 /** How a phase's status change is described: conditions to merge and the other fields. */
 export interface StatusChange {
   readonly conditions?: readonly ConditionUpdate[];
@@ -124,23 +136,26 @@ export async function writePhaseStatus(
   const result = await updateStatus(
     store,
     target.key,
-    (status) => ({
-      ...status,
-      ...change.fields,
-      ...(change.phase
-        ? {
-            phase: nextPhase(
-              status?.phase,
-              change.phase,
-              (change.fields?.observedGeneration ?? 0) > (status?.observedGeneration ?? 0),
-            ),
-          }
-        : {}),
-      ...(change.message === undefined ? {} : { message: change.message }),
-      ...(change.conditions
-        ? { conditions: setConditions(status?.conditions, change.conditions, now) }
-        : {}),
-    }),
+    (status) => {
+      const phase = change.phase
+        ? nextPhase(
+            status?.phase,
+            change.phase,
+            (change.fields?.observedGeneration ?? 0) > (status?.observedGeneration ?? 0),
+          )
+        : undefined;
+      return {
+        ...status,
+        ...change.fields,
+        ...(phase ? { phase } : {}),
+        ...(change.message !== undefined && messageApplies(change.phase, phase)
+          ? { message: change.message }
+          : {}),
+        ...(change.conditions
+          ? { conditions: setConditions(status?.conditions, change.conditions, now) }
+          : {}),
+      };
+    },
     { uid: target.uid },
   );
   return result.outcome === 'written' || result.outcome === 'unchanged';
