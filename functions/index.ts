@@ -29,8 +29,12 @@ export const FUNCTIONS: readonly RegisteredFunction[] = [
 
 if (import.meta.main) {
   const stopRequested = new Promise<string>((resolve) => {
-    process.once('SIGINT', () => { resolve('SIGINT'); });
-    process.once('SIGTERM', () => { resolve('SIGTERM'); });
+    process.once('SIGINT', () => {
+      resolve('SIGINT');
+    });
+    process.once('SIGTERM', () => {
+      resolve('SIGTERM');
+    });
   });
   process.exitCode = await runCli(FUNCTIONS, process.argv.slice(2), {
     env: process.env,
