@@ -82,6 +82,46 @@ describe('startsChain', () => {
       target({ observedGeneration: 2, conditions: [progressing('False')] }),
       true,
     ],
+    [
+      'a reconcile request made before the last reconciliation ended (resync listed it running)',
+      { kind: 'chain', time: '2026-11-22T09:00:00.500Z' } as ReceivedEvent,
+      target({
+        observedGeneration: 2,
+        conditions: [progressing('False')],
+        lastReconcileTime: '2026-11-22T09:00:01Z',
+      }),
+      false,
+    ],
+    [
+      'a reconcile request made after the last reconciliation ended (due by age, or failed)',
+      { kind: 'chain', time: '2026-11-22T09:00:01.500Z' } as ReceivedEvent,
+      target({
+        observedGeneration: 2,
+        conditions: [progressing('False')],
+        lastReconcileTime: '2026-11-22T09:00:01Z',
+      }),
+      true,
+    ],
+    [
+      'a reconcile request in the second the last reconciliation ended (whole seconds: restart)',
+      { kind: 'chain', time: '2026-11-22T09:00:01.000Z' } as ReceivedEvent,
+      target({
+        observedGeneration: 2,
+        conditions: [progressing('False')],
+        lastReconcileTime: '2026-11-22T09:00:01Z',
+      }),
+      true,
+    ],
+    [
+      'a reconcile request without a time',
+      requestEvent,
+      target({
+        observedGeneration: 2,
+        conditions: [progressing('False')],
+        lastReconcileTime: '2026-11-22T09:00:01Z',
+      }),
+      true,
+    ],
   ];
   for (const [name, event, t, expected] of cases) {
     test(`${name}: ${expected}`, () => {

@@ -40,10 +40,28 @@ export function startsChain(event: ReceivedEvent, target: PhaseTarget): boolean 
     const requested = metadata.annotations?.[annotation];
     if (requested !== undefined && requested !== status[statusField]) return true;
   }
-  // A reconcile request (resync, dead letters) restarts a chain that is no longer running.
-  return (
-    event.kind === 'chain' && !isConditionTrue(status.conditions, 'Progressing', target.generation)
-  );
+  // A reconcile request (resync) restarts a chain that is no longer running, unless a
+  // reconciliation ended after the request was made: resync lists projects, then posts, and a
+  // request made while a chain ran (Progressing True) may arrive after that chain ended; it
+  // asked for nothing that chain did not do.
+  if (
+    event.kind !== 'chain' ||
+    isConditionTrue(status.conditions, 'Progressing', target.generation)
+  )
+    return false;
+  return !satisfiedBy(status.lastReconcileTime, event.time);
+}
+
+/**
+ * Whether a reconciliation that ended at `ended` satisfies a request made at `requested`.
+ * `lastReconcileTime` has whole seconds: an end in the request's own second counts as before
+ * it (the request then restarts a chain: the safe side).
+ */
+export function satisfiedBy(ended: string | undefined, requested: string | undefined): boolean {
+  if (ended === undefined || requested === undefined) return false;
+  const end = Date.parse(ended);
+  const request = Date.parse(requested);
+  return Number.isFinite(end) && Number.isFinite(request) && end > request;
 }
 
 /**

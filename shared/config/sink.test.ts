@@ -79,7 +79,23 @@ describe('sink settings', () => {
       maxAgeSeconds: RESYNC_DEFAULTS.maxAgeSeconds,
       failedRetrySeconds: RESYNC_DEFAULTS.failedRetrySeconds,
       concurrency: RESYNC_DEFAULTS.concurrency,
+      namespaces: [],
     });
+    assert.deepEqual(
+      parseConfig(
+        { FUNCTION_NAME: 'resync', K_SINK: SINK, RESYNC_NAMESPACES: 'team-a, team-b' },
+        resyncSchema,
+      ).resync.namespaces,
+      ['team-a', 'team-b'],
+    );
+    assert.throws(
+      () =>
+        parseConfig(
+          { FUNCTION_NAME: 'resync', K_SINK: SINK, RESYNC_NAMESPACES: 'Team_A' },
+          resyncSchema,
+        ),
+      /RESYNC_NAMESPACES has "Team_A", which is not a namespace name/,
+    );
     assert.equal(RESYNC_DEFAULTS.maxAgeSeconds, 36_000);
     assert.throws(
       () => parseConfig({ FUNCTION_NAME: 'resync' }, resyncSchema),

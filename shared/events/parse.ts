@@ -36,6 +36,8 @@ export interface ChainEvent {
   readonly uid: string;
   /** The generation of the project the chain was started for. */
   readonly generation: number;
+  /** When the event was made (its `time` attribute, RFC 3339), when it says. */
+  readonly time?: string | undefined;
 }
 
 /** A PingSource tick. */
@@ -125,6 +127,7 @@ function parseChainEvent(event: CloudEventV1<unknown>): ChainEvent {
     key,
     uid,
     generation: parseGeneration(event[CHAIN_EXTENSION.generation]),
+    ...(typeof event.time === 'string' ? { time: event.time } : {}),
   };
 }
 
