@@ -164,6 +164,8 @@ describe('chain events', () => {
       key,
       uid: 'uid-1',
       generation: 3,
+      // When it was made: validate-deps compares it with the end of the last reconciliation.
+      time: sent.time,
     });
   });
 
