@@ -13,6 +13,9 @@
  *   - 24 in 4 namespaces: all Running after 55 s, the whole test 94 s (too near the 2-minute
  *     test timeout);
  *   - 50 in 5 namespaces (350 Deployments and their fake Pods): not all Running after 110 s.
+ *   - 50 in 5 namespaces, this file alone with a 7-minute timeout: still not all Running after
+ *     6 minutes, so 50 is not merely slower: something limits it (unexplained yet; the issue
+ *     stays open for it).
  * 16 leaves the test half of its timeout as a margin for a loaded machine.
  */
 import assert from 'node:assert/strict';
