@@ -75,10 +75,13 @@ test('delete, then recreate: fresh keys for the new project, old chain events dr
     phases.stop();
   }
   assert.equal(phases.phases.at(-1), 'Terminating', phases.phases.join(' → '));
-  assert.ok(
-    local.lines.some((l) => l.includes(`${namespace}/demo `) && l.includes(' finalize ')),
-    local.lines.join('\n'),
-  );
+  // finalize's line is printed once its handler has answered, just after the project is gone.
+  const finalized = () =>
+    local.lines.some((l) => l.includes(`${namespace}/demo `) && l.includes(' finalize '));
+  for (let waited = 0; waited < 10_000 && !finalized(); waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.ok(finalized(), local.lines.join('\n'));
 
   // Recreated at once: the garbage collector may not have removed the old objects yet.
   await createProject(namespace);
