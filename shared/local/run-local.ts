@@ -18,7 +18,7 @@ import { PING_EVENT } from '../events/types.ts';
 import { isAcknowledgement } from '../runtime/handler.ts';
 import { Health } from '../runtime/health.ts';
 import type { RegisteredFunction } from '../runtime/run-function.ts';
-import { createLogger, describeError, type Logger } from '../telemetry/logger.ts';
+import { createLogger, describeError } from '../telemetry/logger.ts';
 import { fileSpanRecorder } from '../telemetry/span-store.ts';
 import { startTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import {
@@ -236,5 +236,3 @@ function printing(name: string, handle: EventHandler, print: (line: string) => v
     return result;
   };
 }
-
-export type { Logger };

@@ -137,70 +137,64 @@ export async function startCluster(
   }
 }
 
-async function startControllerManager(
+/**
+ * Starts one of the control plane's own components (kube-controller-manager,
+ * kube-scheduler) on a free loopback port and waits for its /healthz.
+ * @param args - its flags besides the common ones (leader election off, loopback, the port)
+ */
+async function startComponent(
+  name: 'kube-controller-manager' | 'kube-scheduler',
   dir: string,
-  kube: KubeEnvironment,
   workDir: string,
   started: ManagedProcess[],
+  args: readonly string[],
 ): Promise<void> {
   const port = await freePort();
   const proc = startProcess(
-    'kube-controller-manager',
-    join(dir, 'kube-controller-manager'),
-    [
-      `--kubeconfig=${kube.controlPlane.controllerManagerKubeconfigPath}`,
-      '--leader-elect=false',
-      '--bind-address=127.0.0.1',
-      `--secure-port=${port}`,
-      `--cert-dir=${join(workDir, 'kube-controller-manager-certs')}`,
-      `--controllers=${CONTROLLERS.join(',')}`,
-      // Each controller acts as its own ServiceAccount, as in a kubeadm cluster, so RBAC
-      // problems show up here as they would there.
-      '--use-service-account-credentials=true',
-      `--service-account-private-key-file=${kube.controlPlane.serviceAccountKeyPath}`,
-      `--root-ca-file=${kube.controlPlane.caPath}`,
-      // The default 20/30 makes a test creating many objects wait on the client's rate limiter.
-      '--kube-api-qps=200',
-      '--kube-api-burst=400',
-      '--v=1',
-    ],
-    join(workDir, 'kube-controller-manager.log'),
+    name,
+    join(dir, name),
+    ['--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${port}`, ...args, '--v=1'],
+    join(workDir, `${name}.log`),
   );
   started.push(proc);
   await waitUntil(
-    'kube-controller-manager /healthz',
+    `${name} /healthz`,
     () => healthz(`https://127.0.0.1:${port}/healthz`),
     proc.exited,
     60_000,
   );
 }
 
-async function startScheduler(
+function startControllerManager(
   dir: string,
   kube: KubeEnvironment,
   workDir: string,
   started: ManagedProcess[],
 ): Promise<void> {
-  const port = await freePort();
-  const proc = startProcess(
-    'kube-scheduler',
-    join(dir, 'kube-scheduler'),
-    [
-      `--kubeconfig=${kube.controlPlane.schedulerKubeconfigPath}`,
-      '--leader-elect=false',
-      '--bind-address=127.0.0.1',
-      `--secure-port=${port}`,
-      '--v=1',
-    ],
-    join(workDir, 'kube-scheduler.log'),
-  );
-  started.push(proc);
-  await waitUntil(
-    'kube-scheduler /healthz',
-    () => healthz(`https://127.0.0.1:${port}/healthz`),
-    proc.exited,
-    60_000,
-  );
+  return startComponent('kube-controller-manager', dir, workDir, started, [
+    `--kubeconfig=${kube.controlPlane.controllerManagerKubeconfigPath}`,
+    `--cert-dir=${join(workDir, 'kube-controller-manager-certs')}`,
+    `--controllers=${CONTROLLERS.join(',')}`,
+    // Each controller acts as its own ServiceAccount, as in a kubeadm cluster, so RBAC
+    // problems show up here as they would there.
+    '--use-service-account-credentials=true',
+    `--service-account-private-key-file=${kube.controlPlane.serviceAccountKeyPath}`,
+    `--root-ca-file=${kube.controlPlane.caPath}`,
+    // The default 20/30 makes a test creating many objects wait on the client's rate limiter.
+    '--kube-api-qps=200',
+    '--kube-api-burst=400',
+  ]);
+}
+
+function startScheduler(
+  dir: string,
+  kube: KubeEnvironment,
+  workDir: string,
+  started: ManagedProcess[],
+): Promise<void> {
+  return startComponent('kube-scheduler', dir, workDir, started, [
+    `--kubeconfig=${kube.controlPlane.schedulerKubeconfigPath}`,
+  ]);
 }
 
 async function startKwok(
