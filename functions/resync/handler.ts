@@ -16,6 +16,7 @@
  * were sent, so the PingSource (or broker) retries it. Sending a request again is harmless:
  * validate-deps restarts only a chain that is not running.
  */
+import { isValidTraceId } from '@opentelemetry/api';
 import {
   chainEvent,
   CHAIN_EVENT,
@@ -88,6 +89,9 @@ export function createResyncHandler(deps: ResyncDeps): EventHandler {
           key: { namespace: project.metadata.namespace, name: project.metadata.name },
           uid: project.metadata.uid,
           generation: project.metadata.generation ?? 1,
+          // A request about a chain under way names it: once it has ended, validate-deps
+          // knows the request was answered (a failure sets no lastReconcileTime).
+          runningTrace: reason === 'Progressing' ? validTrace(project.status?.lastTraceId) : undefined,
           data: { reason },
         }),
       ),
@@ -157,4 +161,9 @@ async function inParallel<T>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return failed.sort((a, b) => a.index - b.index).map(({ item, error }) => ({ item, error }));
+}
+
+/** A trace id the request can carry (the CRD's pattern is the same; an old object may differ). */
+function validTrace(traceId: string | undefined): string | undefined {
+  return traceId !== undefined && isValidTraceId(traceId) ? traceId : undefined;
 }

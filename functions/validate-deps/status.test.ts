@@ -113,6 +113,26 @@ describe('startsChain', () => {
       true,
     ],
     [
+      'a request about a chain under way, that chain ended since (failed: no lastReconcileTime)',
+      { kind: 'chain', runningTrace: 'a'.repeat(32) } as ReceivedEvent,
+      target({
+        observedGeneration: 2,
+        conditions: [progressing('False')],
+        lastTraceId: 'a'.repeat(32),
+      }),
+      false,
+    ],
+    [
+      'a request about a chain under way, another chain ended since',
+      { kind: 'chain', runningTrace: 'a'.repeat(32) } as ReceivedEvent,
+      target({
+        observedGeneration: 2,
+        conditions: [progressing('False')],
+        lastTraceId: 'b'.repeat(32),
+      }),
+      true,
+    ],
+    [
       'a reconcile request without a time',
       requestEvent,
       target({

@@ -49,6 +49,10 @@ export function startsChain(event: ReceivedEvent, target: PhaseTarget): boolean 
     isConditionTrue(status.conditions, 'Progressing', target.generation)
   )
     return false;
+  // A request about a chain under way, and that chain has ended since (Running or Failed),
+  // no other after it: a failure sets no lastReconcileTime, and its second may be the
+  // request's own, so the trace id tells it rather than the clock.
+  if (event.runningTrace !== undefined && event.runningTrace === status.lastTraceId) return false;
   return !satisfiedBy(status.lastReconcileTime, event.time);
 }
 

@@ -22,6 +22,8 @@ export interface ChainEventInput {
    */
   readonly traceparent?: string | undefined;
   readonly tracestate?: string | undefined;
+  /** The trace id of the chain the sender saw under way (reconcile requests only). */
+  readonly runningTrace?: string | undefined;
   /** Informational payload; receivers never decide on it (DESIGN.md rule 1). */
   readonly data?: Readonly<Record<string, unknown>>;
 }
@@ -41,5 +43,6 @@ export function chainEvent(input: ChainEventInput): CloudEvent<Readonly<Record<s
     [CHAIN_EXTENSION.generation]: input.generation,
     ...(input.traceparent ? { [CHAIN_EXTENSION.traceparent]: input.traceparent } : {}),
     ...(input.tracestate ? { [CHAIN_EXTENSION.tracestate]: input.tracestate } : {}),
+    ...(input.runningTrace ? { [CHAIN_EXTENSION.runningTrace]: input.runningTrace } : {}),
   });
 }

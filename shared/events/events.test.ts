@@ -169,6 +169,27 @@ describe('chain events', () => {
     });
   });
 
+  test('a reconcile request names the chain its sender saw under way', () => {
+    const runningTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const message = HTTP.binary(
+      chainEvent({
+        type: CHAIN_EVENT.reconcileRequested,
+        from: 'resync',
+        key,
+        uid: 'uid-1',
+        generation: 1,
+        runningTrace,
+      }),
+    );
+    assert.equal(message.headers['ce-runningtrace'], runningTrace);
+    const received = receive({
+      headers: message.headers as Record<string, string>,
+      body: String(message.body),
+    });
+    const parsed = parseEvent(received, { types: [CHAIN_EVENT.reconcileRequested] });
+    assert.equal(parsed.kind === 'chain' && parsed.runningTrace, runningTrace);
+  });
+
   const broken = [
     [
       { 'ce-subject': 'namespaces/team-a/deployments/demo' },
@@ -179,6 +200,8 @@ describe('chain events', () => {
     [{ 'ce-generation': 'abc' }, /generation must be a positive integer, got "abc"/],
     [{ 'ce-generation': '0' }, /generation must be a positive integer/],
     [{ 'ce-generation': undefined }, /generation must be a positive integer, got null/],
+    [{ 'ce-runningtrace': 'not-a-trace' }, /runningtrace must be a trace id .* got "not-a-trace"/],
+    [{ 'ce-runningtrace': '0'.repeat(32) }, /runningtrace must be a trace id/],
   ] as const;
   for (const [change, pattern] of broken) {
     test(`a chain event with ${JSON.stringify(change)} is refused`, () => {
@@ -191,10 +214,10 @@ describe('chain events', () => {
           generation: 1,
         }),
       );
-      // An undefined value in `change` removes that header.
+      // An undefined value in `change` removes that header; a number is sent as its text.
       const headers = Object.fromEntries(
-        Object.entries({ ...message.headers, ...change }).filter(
-          (entry): entry is [string, string] => typeof entry[1] === 'string',
+        Object.entries({ ...message.headers, ...change }).flatMap(([name, value]) =>
+          value === undefined ? [] : [[name, String(value)]],
         ),
       );
       const event = receive({ headers, body: String(message.body) });

@@ -3,6 +3,7 @@
  * to a typed event the handlers decide on. Anything that does not fit is refused with a
  * MalformedEventError (400, not retried) that says precisely what is wrong.
  */
+import { isValidTraceId } from '@opentelemetry/api';
 import type { CloudEventV1 } from 'cloudevents';
 import type { ObjectKey } from '../k8s/objects.ts';
 import { isNamespaceName, isObjectName } from '../k8s/names.ts';
@@ -38,6 +39,8 @@ export interface ChainEvent {
   readonly generation: number;
   /** When the event was made (its `time` attribute, RFC 3339), when it says. */
   readonly time?: string | undefined;
+  /** The trace id of the chain the sender saw under way, when it says (CHAIN_EXTENSION). */
+  readonly runningTrace?: string | undefined;
 }
 
 /** A PingSource tick. */
@@ -128,7 +131,19 @@ function parseChainEvent(event: CloudEventV1<unknown>): ChainEvent {
     uid,
     generation: parseGeneration(event[CHAIN_EXTENSION.generation]),
     ...(typeof event.time === 'string' ? { time: event.time } : {}),
+    ...parseRunningTrace(event[CHAIN_EXTENSION.runningTrace]),
   };
+}
+
+/** A W3C trace id: 32 hex digits, not all zero. */
+function parseRunningTrace(value: unknown): { runningTrace?: string } {
+  if (value === undefined) return {};
+  if (typeof value !== 'string' || !isValidTraceId(value)) {
+    throw new MalformedEventError(
+      `extension ${CHAIN_EXTENSION.runningTrace} must be a trace id (32 hex digits, not all zero), got ${describeValue(value)}`,
+    );
+  }
+  return { runningTrace: value };
 }
 
 /** Binary mode carries every extension as a string; structured mode may carry a number. */

@@ -44,6 +44,12 @@ export type ResourceAction = keyof typeof API_SERVER_EVENT;
 export const CHAIN_EXTENSION = {
   projectUid: 'projectuid',
   generation: 'generation',
+  /**
+   * On a reconcile request made while a chain was under way: that chain's trace id
+   * (`status.lastTraceId` as the requester read it). Once that chain has ended, the request
+   * asked for nothing it did not do.
+   */
+  runningTrace: 'runningtrace',
   /** CloudEvents distributed-tracing extension: the W3C trace context of the sender. */
   traceparent: 'traceparent',
   tracestate: 'tracestate',

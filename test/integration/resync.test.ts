@@ -150,6 +150,14 @@ test('one tick re-emits exactly the projects that are not converged, in every na
     observedGeneration: 1,
     conditions: [condition('Progressing', 'False', 1, minuteAgo, 'RetriesExhausted')],
   });
+  // A chain under way (or cut off without a reply): the request names it.
+  const runningTrace = 'ab'.repeat(16);
+  await writeStatus(await make('progressing'), {
+    phase: 'DeployingComponents',
+    observedGeneration: 1,
+    lastTraceId: runningTrace,
+    conditions: [condition('Progressing', 'True', 1, minuteAgo, 'Reconciling')],
+  });
   await make('deleting');
   await patchProject(ns, 'deleting', { metadata: { finalizers: [PROJECT_FINALIZER] } });
   await kube().customObjects.deleteNamespacedCustomObject({
@@ -171,6 +179,7 @@ test('one tick re-emits exactly the projects that are not converged, in every na
       `namespaces/${ns}/supabaseprojects/failed-long-ago`,
       `namespaces/${ns}/supabaseprojects/never`,
       `namespaces/${ns}/supabaseprojects/new-generation`,
+      `namespaces/${ns}/supabaseprojects/progressing`,
       `namespaces/${ns}/supabaseprojects/too-old`,
       `namespaces/${other}/supabaseprojects/never`,
     ].sort(),
@@ -199,6 +208,10 @@ test('one tick re-emits exactly the projects that are not converged, in every na
     assert.match(traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
     assert.equal(headers.traceparent, traceparent);
     traceIds.add(traceparent.split('-')[1]!);
+    // Only a request about a chain under way names that chain (validate-deps then ignores it
+    // once that chain has ended).
+    const expected = event.subject?.endsWith('/progressing') ? runningTrace : undefined;
+    assert.equal(event.runningtrace, expected, key);
   }
   assert.equal(traceIds.size, 1, 'every request is linked to the one resync trace');
   assert.equal(

@@ -187,7 +187,8 @@ async function startApiServer(
         `--secure-port=${port}`,
         '--bind-address=127.0.0.1',
         '--advertise-address=127.0.0.1',
-        '--service-cluster-ip-range=10.0.0.0/24',
+        // Every project has 7 Services; a /24 held only 36 projects ('range is full').
+        '--service-cluster-ip-range=10.0.0.0/16',
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${saPub}`,
         `--service-account-signing-key-file=${saKey}`,
