@@ -91,7 +91,8 @@ export function createResyncHandler(deps: ResyncDeps): EventHandler {
           generation: project.metadata.generation ?? 1,
           // A request about a chain under way names it: once it has ended, validate-deps
           // knows the request was answered (a failure sets no lastReconcileTime).
-          runningTrace: reason === 'Progressing' ? validTrace(project.status?.lastTraceId) : undefined,
+          runningTrace:
+            reason === 'Progressing' ? validTrace(project.status?.lastTraceId) : undefined,
           data: { reason },
         }),
       ),
