@@ -14,6 +14,7 @@ import type { DatabaseTarget } from './target.ts';
 import { createInventoryTable, recordInventory } from './inventory.ts';
 import { INVENTORY_TABLE, LEDGER_SCHEMA, LEDGER_TABLE } from './ledger.ts';
 import { REASON } from '../api/reasons.ts';
+import { runtimeFile } from '../runtime/runtime-files.ts';
 
 /** One migration file. */
 export interface Migration {
@@ -48,9 +49,9 @@ const FILE_NAME = /^(\d{4}[a-z]?)_[a-z0-9_]+\.sql$/;
 // One lock per database; advisory locks are scoped to the database the session is in.
 const LOCK_KEY = 'supabase-reconciler/migrations';
 
-/** The migrations that ship with the reconciler (shared/db/migrations/). */
+/** The migrations that ship with the reconciler (shared/db/migrations/, copied by the build). */
 export function bundledMigrationsDir(): URL {
-  return new URL('./migrations/', import.meta.url);
+  return runtimeFile('shared/db/migrations/');
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   type DestinationRef,
 } from './delivery.ts';
 import { matchesFilter, type SubscriptionsFilter, type TriggerFilter } from './filter.ts';
+import { runtimeFile } from '../runtime/runtime-files.ts';
 
 /** A manifest the local broker cannot use; one sentence per problem. */
 export class ManifestError extends Error {
@@ -73,7 +74,8 @@ const ATTRIBUTE_NAME = /^[a-z][a-z0-9]*$/;
 
 /** deploy/knative/ of this repository: the manifests `npm start` routes by. */
 export function defaultManifestDir(): string {
-  return fileURLToPath(new URL('../../deploy/knative/', import.meta.url));
+  // Through runtimeFile: the build copies the folder beside the bundle (scripts/build.ts).
+  return fileURLToPath(runtimeFile('deploy/knative/'));
 }
 
 /**
