@@ -190,7 +190,7 @@ class Broker implements LocalBroker {
     const manifest = options.topology.brokers.find((b) => b.name === this.name);
     if (!manifest)
       throw new Error(
-        `the manifests declare no Broker "${this.name}" (found: ${options.topology.brokers.map((b) => b.name).join(', ') || 'none'}); add it to deploy/knative/broker.yaml`,
+        `the manifests declare no Broker "${this.name}" (found: ${options.topology.brokers.map((b) => b.name).join(', ') || 'none'}); add it to deploy/overlays/knative/broker.yaml`,
       );
     const known = new Set(options.topology.brokers.map((b) => b.name));
     for (const trigger of options.topology.triggers)

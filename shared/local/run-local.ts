@@ -1,7 +1,7 @@
 /**
  * The local runtime: every function in one process (`npm start`, `supabase-reconciler run`),
  * each served at `/<function>/` of one HTTP server on loopback, with the in-process broker
- * (broker.ts, routing by deploy/knative/'s Triggers) at its ingress path, the ApiServerSource
+ * (broker.ts, routing by deploy/overlays/knative/'s Triggers) at its ingress path, the ApiServerSource
  * on watches of the cluster in the kubeconfig, and a PingSource for the resync. The functions
  * receive exactly what Knative would deliver them, over HTTP. It knows no function: the
  * composition root (functions/index.ts) hands them over.
@@ -44,7 +44,7 @@ export interface LocalRuntimeOptions {
   readonly print: (line: string) => void;
   /** The loopback port (default 0: any free port). */
   readonly port?: number;
-  /** The Trigger and Broker manifests (default deploy/knative/). */
+  /** The Trigger and Broker manifests (default deploy/overlays/knative/). */
   readonly manifestDir?: string;
   /** Time between resync ticks (default 5 minutes, as deploy/'s PingSource). */
   readonly resyncIntervalMs?: number;
@@ -82,7 +82,7 @@ export const LOCAL_RUNTIME_NAME = 'supabase-reconciler';
 
 /**
  * Starts everything; resolves once the sources have listed the cluster.
- * @throws ConfigError (a function's setting), ManifestError (deploy/knative), or the
+ * @throws ConfigError (a function's setting), ManifestError (deploy/overlays/knative), or the
  *   source's error when the cluster cannot be listed (credentials, rights, CRD missing)
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {

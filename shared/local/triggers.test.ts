@@ -134,7 +134,7 @@ ${SUBSCRIBER}`),
   });
 });
 
-describe('the manifests of deploy/knative', () => {
+describe('the manifests of deploy/overlays/knative', () => {
   test('one Broker `default` with the delivery the file documents, and a dead-letter sink', async () => {
     const { brokers } = await readTopology();
     assert.equal(brokers.length, 1);

@@ -72,10 +72,10 @@ const EVENTING_VERSION = `${EVENTING_GROUP}/v1`;
 /** Attribute names a filter may use (Knative's validation of `filter.attributes`). */
 const ATTRIBUTE_NAME = /^[a-z][a-z0-9]*$/;
 
-/** deploy/knative/ of this repository: the manifests `npm start` routes by. */
+/** deploy/overlays/knative/ of this repository: the manifests `npm start` routes by. */
 export function defaultManifestDir(): string {
   // Through runtimeFile: the build copies the folder beside the bundle (scripts/build.ts).
-  return fileURLToPath(runtimeFile('deploy/knative/'));
+  return fileURLToPath(runtimeFile('deploy/overlays/knative/'));
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * End to end, scenario 1: a project created with valid Secrets, reconciled by the local
- * runtime (`npm start`'s: every function, the broker routing by deploy/knative, the
+ * runtime (`npm start`'s: every function, the broker routing by deploy/overlays/knative, the
  * ApiServerSource on watches) against the real API server with controllers and kwok, the
  * real PostgreSQL and S3: each phase runs once, every object exists, the Pods are Ready, the
  * phase is Running, and the reconciliation is one trace whose id is status.lastTraceId.

@@ -4,7 +4,7 @@
  * (the shared one must stay up for the other test files). The server is stopped while init-db
  * is in the middle of its migrations: the first migration committed, the second one's
  * transaction open. init-db answers 503 and says so on DatabaseInitialized; the broker retries
- * with deploy/knative's backoff (1, 2, 4, 8, 16 s), and once the server is back the chain goes
+ * with deploy/overlays/knative's backoff (1, 2, 4, 8, 16 s), and once the server is back the chain goes
  * on to Running. The migration that committed before the outage is not applied again, the
  * one cut off is applied once, and the ledger lists every migration once.
  *

@@ -1,5 +1,5 @@
 /**
- * The routing of deploy/knative against the functions' contracts: every event type of the
+ * The routing of deploy/overlays/knative against the functions' contracts: every event type of the
  * reconciler (shared/events/types.ts; the ApiServerSource types once per watched kind) reaches
  * exactly the functions that handle it, and never one whose parser would refuse it (400, not
  * retried, dead-lettered). It reads the real manifests and each function's accepted types, so
@@ -87,7 +87,7 @@ function subscribersOf(triggers: readonly TriggerManifest[], event: CloudEvent<u
     .sort();
 }
 
-describe('the routing of deploy/knative', () => {
+describe('the routing of deploy/overlays/knative', () => {
   test('every Trigger names a function of the reconciler, never the dead-letter sink', async () => {
     const { triggers } = await readTopology();
     for (const trigger of triggers) {
