@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: envtest-assets.sh kube|controllers|kwok|s3
+# Usage: envtest-assets.sh kube|controllers|kwok|s3|kubectl|knative-crds
 #
 # Prints the directory that holds real server binaries for the test environment, building
 # them first if needed:
@@ -11,6 +11,11 @@
 #                `kwok-stages.yaml`, the kwok module's own fast stages (kwok has none built in)
 #   s3           `versitygw`, an S3-protocol gateway over a local directory that verifies SigV4
 #                signatures as S3 does
+#   kubectl      `kubectl`, from the same Kubernetes release as the API server: renders deploy/
+#                with `kubectl kustomize` and dry-runs it in the deploy manifests test
+#   knative-crds the CRDs of Knative Serving and Eventing that deploy/ uses (Service, Broker,
+#                Trigger, ApiServerSource, PingSource, SinkBinding), copied from the config/
+#                folders of the knative.dev/serving and knative.dev/eventing Go modules
 #
 # kube: when KUBEBUILDER_ASSETS is set (Kubebuilder's envtest convention), that directory is
 # used as is. controllers, kwok: KUBEBUILDER_ASSETS is used when it holds every file of the
@@ -25,6 +30,14 @@
 set -euo pipefail
 
 VERSITYGW_VERSION=v1.8.0
+# Knative 1.21.2 (module versions v0.48.2): the CRDs deploy/ is dry-run against. The module
+# proxy serves these versions when asked by version (not eventing v0.48.3 or later).
+KNATIVE_SERVING_VERSION=v0.48.2
+KNATIVE_EVENTING_VERSION=v0.48.2
+# module:file under its config/ (knative-facts.md section 8); copied as <module>-<file name>.
+KNATIVE_CRDS=(serving:core/300-resources/service.yaml eventing:core/resources/broker.yaml
+  eventing:core/resources/trigger.yaml eventing:core/resources/apiserversource.yaml
+  eventing:core/resources/pingsource.yaml eventing:core/resources/sinkbindings.yaml)
 # kwok stays out of the assets module: its requirements would upgrade modules the API server
 # and etcd share with it (otel, grpc, x/net), so it is built by its own go.mod.
 KWOK_VERSION=v0.8.0
@@ -76,6 +89,23 @@ case "$part" in
     what="kwok $KWOK_VERSION (simulated Nodes and Pods)"
     alternative="or put kwok $KWOK_VERSION and kwok-stages.yaml (its kustomize/stage files ${KWOK_STAGES[*]}, as one YAML stream) into the directory named by KUBEBUILDER_ASSETS."
     ;;
+  kubectl)
+    k8s_version="$(module_version k8s.io/kubernetes)"
+    binaries=(kubectl)
+    dir="$cache_root/kubectl-$k8s_version"
+    what="kubectl $k8s_version (renders and dry-runs deploy/)"
+    alternative="or put kubectl (Kubernetes $k8s_version; setup-envtest ships it) into the directory named by KUBEBUILDER_ASSETS."
+    ;;
+  knative-crds)
+    binaries=()
+    for entry in "${KNATIVE_CRDS[@]}"; do
+      file="${entry#*:}"
+      binaries+=("${entry%%:*}-${file##*/}")
+    done
+    dir="$cache_root/knative-crds-serving-$KNATIVE_SERVING_VERSION-eventing-$KNATIVE_EVENTING_VERSION"
+    what="the Knative Serving $KNATIVE_SERVING_VERSION and Eventing $KNATIVE_EVENTING_VERSION CRDs"
+    alternative="or copy ${KNATIVE_CRDS[*]} from the config/ folders of knative.dev/serving@$KNATIVE_SERVING_VERSION and knative.dev/eventing@$KNATIVE_EVENTING_VERSION into $dir, named ${binaries[*]}."
+    ;;
   s3)
     dir="$cache_root/versitygw-$VERSITYGW_VERSION"
     binaries=(versitygw)
@@ -83,7 +113,7 @@ case "$part" in
     alternative="or build github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION elsewhere and copy it to $dir/versitygw."
     ;;
   *)
-    echo "usage: $0 kube|controllers|kwok|s3" >&2
+    echo "usage: $0 kube|controllers|kwok|s3|kubectl|knative-crds" >&2
     exit 2
     ;;
 esac
@@ -99,7 +129,7 @@ have_all() {
 }
 
 # The optional parts are looked up in KUBEBUILDER_ASSETS first, then built.
-if [ "$part" = controllers ] || [ "$part" = kwok ]; then
+if [ "$part" = controllers ] || [ "$part" = kwok ] || [ "$part" = kubectl ]; then
   if [ -n "${KUBEBUILDER_ASSETS:-}" ] && have_all "$KUBEBUILDER_ASSETS"; then
     echo "$KUBEBUILDER_ASSETS"
     exit 0
@@ -170,6 +200,41 @@ case "$part" in
         echo "# sigs.k8s.io/kwok@$KWOK_VERSION kustomize/stage/$stage.yaml"
         cat "$source_dir/kustomize/stage/$stage.yaml"
       done >"$staging/kwok-stages.yaml"
+    ) >&2
+    ;;
+  kubectl)
+    minor="${k8s_version#v1.}"
+    minor="${minor%%.*}"
+    version_pkg=k8s.io/component-base/version
+    (
+      cd "$module_dir"
+      export GOFLAGS=-mod=readonly
+      go build -trimpath \
+        -ldflags "-s -w -X $version_pkg.gitVersion=$k8s_version -X $version_pkg.gitMajor=1 -X $version_pkg.gitMinor=$minor" \
+        -o "$staging/kubectl" k8s.io/kubernetes/cmd/kubectl
+    ) >&2
+    ;;
+  knative-crds)
+    # Outside any module (a scratch directory): only downloads, nothing is built.
+    (
+      cd "$staging"
+      serving_dir="$(go mod download -json "knative.dev/serving@$KNATIVE_SERVING_VERSION" |
+        awk -F'"' '$2 == "Dir" { print $4 }')"
+      eventing_dir="$(go mod download -json "knative.dev/eventing@$KNATIVE_EVENTING_VERSION" |
+        awk -F'"' '$2 == "Dir" { print $4 }')"
+      for entry in "${KNATIVE_CRDS[@]}"; do
+        module="${entry%%:*}"
+        file="${entry#*:}"
+        if [ "$module" = serving ]; then source_dir="$serving_dir"; else source_dir="$eventing_dir"; fi
+        # Module files are read-only: they are read, never moved. A conversion webhook
+        # (PingSource's, v1 <-> v1beta2) points at Knative's webhook Service, which a test API
+        # server does not run: strategy None instead (deploy/ writes only v1, nothing converts).
+        awk '
+          /^  conversion:$/ { print; print "    strategy: None"; skipping = 1; next }
+          skipping && /^    / { next }
+          { skipping = 0; print }
+        ' "$source_dir/config/$file" >"$staging/$module-${file##*/}"
+      done
     ) >&2
     ;;
   s3)

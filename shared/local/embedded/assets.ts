@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** Which binaries: see scripts/envtest-assets.sh. */
-export type AssetPart = 'kube' | 'controllers' | 'kwok' | 's3';
+export type AssetPart =
+  'kube' | 'controllers' | 'kwok' | 's3' | 'kubectl' | 'knative-crds' | 'jaeger';
 
 /** The prefix of the script's own lines (what it builds, what to install), not Go's output. */
 const SCRIPT_LINE_PREFIX = 'envtest-assets:';
@@ -32,7 +33,8 @@ export interface ResolveAssetsOptions {
 /**
  * Finds (or builds, on the first run) the directory holding the binaries of one part of
  * the environment: `kube` (kube-apiserver, etcd), `controllers` (kube-controller-manager,
- * kube-scheduler), `kwok` (kwok and its stages) or `s3` (versitygw).
+ * kube-scheduler), `kwok` (kwok and its stages), `s3` (versitygw), `kubectl`, or `knative-crds`
+ * (the Knative CRDs deploy/ is dry-run against; files, not binaries).
  * @param repoRoot - the repository root, where scripts/envtest-assets.sh lives
  * @param part - which binaries
  * @param options - where progress goes, cancellation, the wording of the error
