@@ -1,6 +1,6 @@
 /** dead-letter's entry point: wiring only (the project store, HTTP). */
 import { kubeEventRecorder } from '../../shared/k8s/events.ts';
-import { observeApiCalls } from '../../shared/k8s/observe.ts';
+import { functionKubeOptions } from '../../shared/k8s/observe.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
 import { defineFunction, runFunction } from '../../shared/runtime/run-function.ts';
@@ -13,11 +13,11 @@ export const deadLetter = defineFunction({
   // (counted and logged as malformed), not 400.
   acknowledgeMalformed: true,
   setup: ({ config, telemetry, logger }) => {
-    const observe = observeApiCalls(telemetry.metrics);
-    const events = kubeEventRecorder({ observe, component: config.functionName });
+    const kube = functionKubeOptions(config.functionName, telemetry.metrics);
+    const events = kubeEventRecorder({ ...kube, component: config.functionName });
     return createDeadLetterHandler({
       // RetriesExhausted is a transition of Progressing: a Warning Event on the project too.
-      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
+      projects: recordingTransitions(kubeProjectStore(kube), events, logger),
       now: () => new Date(),
     });
   },

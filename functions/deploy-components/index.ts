@@ -2,7 +2,7 @@
 import { COMPONENT_APPLY_ORDER, COMPONENT_BUILDERS } from '../../shared/components/index.ts';
 import { kubeObjectApplier } from '../../shared/k8s/apply.ts';
 import { kubeEventRecorder } from '../../shared/k8s/events.ts';
-import { observeApiCalls } from '../../shared/k8s/observe.ts';
+import { functionKubeOptions } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
@@ -13,12 +13,12 @@ import { createDeployComponentsHandler } from './handler.ts';
 export const deployComponents = defineFunction({
   name: 'deploy-components',
   setup: ({ config, telemetry, logger }) => {
-    const observe = observeApiCalls(telemetry.metrics);
-    const events = kubeEventRecorder({ observe, component: config.functionName });
+    const kube = functionKubeOptions(config.functionName, telemetry.metrics);
+    const events = kubeEventRecorder({ ...kube, component: config.functionName });
     return createDeployComponentsHandler({
-      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
-      secrets: kubeSecretStore({ observe }),
-      objects: kubeObjectApplier({ observe }),
+      projects: recordingTransitions(kubeProjectStore(kube), events, logger),
+      secrets: kubeSecretStore(kube),
+      objects: kubeObjectApplier(kube),
       events,
       builders: COMPONENT_BUILDERS,
       order: COMPONENT_APPLY_ORDER,

@@ -2,7 +2,7 @@
 import { finalizeSchema } from '../../shared/config/finalize.ts';
 import { teardownDatabase } from '../../shared/db/teardown.ts';
 import { kubeEventRecorder } from '../../shared/k8s/events.ts';
-import { observeApiCalls } from '../../shared/k8s/observe.ts';
+import { functionKubeOptions } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { createEgressPolicy } from '../../shared/net/egress.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
@@ -15,12 +15,12 @@ export const finalize = defineFunction({
   name: 'finalize',
   schema: finalizeSchema,
   setup: ({ config, telemetry, logger }) => {
-    const observe = observeApiCalls(telemetry.metrics);
-    const events = kubeEventRecorder({ observe, component: config.functionName });
+    const kube = functionKubeOptions(config.functionName, telemetry.metrics);
+    const events = kubeEventRecorder({ ...kube, component: config.functionName });
     const egress = createEgressPolicy(config.egress);
     const deps: FinalizeDeps = {
-      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
-      secrets: kubeSecretStore({ observe }),
+      projects: recordingTransitions(kubeProjectStore(kube), events, logger),
+      secrets: kubeSecretStore(kube),
       events,
       teardown: async (target, project, policy) => {
         const started = performance.now();

@@ -1,7 +1,7 @@
 /** The health-aggregate function's entry point: wiring only. */
 import { kubeDeploymentLister } from '../../shared/k8s/deployments.ts';
 import { kubeEventRecorder } from '../../shared/k8s/events.ts';
-import { observeApiCalls } from '../../shared/k8s/observe.ts';
+import { functionKubeOptions } from '../../shared/k8s/observe.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
 import { defineFunction, runFunction } from '../../shared/runtime/run-function.ts';
@@ -11,11 +11,11 @@ import { createHealthAggregateHandler } from './handler.ts';
 export const healthAggregate = defineFunction({
   name: 'health-aggregate',
   setup: ({ config, telemetry, logger }) => {
-    const observe = observeApiCalls(telemetry.metrics);
-    const events = kubeEventRecorder({ observe, component: config.functionName });
+    const kube = functionKubeOptions(config.functionName, telemetry.metrics);
+    const events = kubeEventRecorder({ ...kube, component: config.functionName });
     return createHealthAggregateHandler({
-      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
-      deployments: kubeDeploymentLister({ observe }),
+      projects: recordingTransitions(kubeProjectStore(kube), events, logger),
+      deployments: kubeDeploymentLister(kube),
       clock: () => new Date(),
     });
   },

@@ -2,7 +2,7 @@
 import { initDbSchema } from '../../shared/config/init-db.ts';
 import { initialiseDatabase } from '../../shared/db/initialise.ts';
 import { kubeEventRecorder } from '../../shared/k8s/events.ts';
-import { observeApiCalls } from '../../shared/k8s/observe.ts';
+import { functionKubeOptions } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { createEgressPolicy } from '../../shared/net/egress.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
@@ -15,12 +15,12 @@ export const initDb = defineFunction({
   name: 'init-db',
   schema: initDbSchema,
   setup: ({ config, telemetry, logger }) => {
-    const observe = observeApiCalls(telemetry.metrics);
-    const events = kubeEventRecorder({ observe, component: config.functionName });
+    const kube = functionKubeOptions(config.functionName, telemetry.metrics);
+    const events = kubeEventRecorder({ ...kube, component: config.functionName });
     const egress = createEgressPolicy(config.egress);
     const deps: InitDbDeps = {
-      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
-      secrets: kubeSecretStore({ observe }),
+      projects: recordingTransitions(kubeProjectStore(kube), events, logger),
+      secrets: kubeSecretStore(kube),
       initialise: async (target, project) => {
         const started = performance.now();
         try {

@@ -1,7 +1,7 @@
 /** resync's entry point: wiring only (config, the project lister, the sink emitter, HTTP). */
 import { resyncSchema } from '../../shared/config/resync.ts';
 import { sinkEmitter } from '../../shared/events/emit.ts';
-import { observeApiCalls } from '../../shared/k8s/observe.ts';
+import { functionKubeOptions } from '../../shared/k8s/observe.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { defineFunction, runFunction } from '../../shared/runtime/run-function.ts';
 import { createResyncHandler } from './handler.ts';
@@ -14,7 +14,7 @@ export const resync = defineFunction({
   setup: ({ config, telemetry }) =>
     createResyncHandler({
       name: config.functionName,
-      projects: kubeProjectStore({ observe: observeApiCalls(telemetry.metrics) }),
+      projects: kubeProjectStore(functionKubeOptions(config.functionName, telemetry.metrics)),
       emit: sinkEmitter({ ...config.sink, tracer: telemetry.tracer }),
       now: () => new Date(),
       policy: {

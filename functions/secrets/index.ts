@@ -1,7 +1,7 @@
 /** The secrets function's entry point: wiring only. */
 import { apiKeyPolicyOf, secretsSchema } from '../../shared/config/secrets.ts';
 import { kubeEventRecorder } from '../../shared/k8s/events.ts';
-import { observeApiCalls } from '../../shared/k8s/observe.ts';
+import { functionKubeOptions } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { kubeProjectStore } from '../../shared/reconcile/project-store.ts';
 import { recordingTransitions } from '../../shared/reconcile/transition-events.ts';
@@ -14,11 +14,11 @@ export const secrets = defineFunction({
   name: 'secrets',
   schema: secretsSchema,
   setup: ({ config, telemetry, logger }) => {
-    const observe = observeApiCalls(telemetry.metrics);
-    const events = kubeEventRecorder({ observe, component: config.functionName });
+    const kube = functionKubeOptions(config.functionName, telemetry.metrics);
+    const events = kubeEventRecorder({ ...kube, component: config.functionName });
     return createSecretsHandler({
-      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
-      secrets: kubeSecretStore({ observe }),
+      projects: recordingTransitions(kubeProjectStore(kube), events, logger),
+      secrets: kubeSecretStore(kube),
       generator: cryptoKeyGenerator,
       clock: () => new Date(),
       policy: apiKeyPolicyOf(config.secrets),

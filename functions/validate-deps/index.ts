@@ -2,7 +2,7 @@
 import { validateDepsSchema } from '../../shared/config/validate-deps.ts';
 import { probeDatabase } from '../../shared/db/connect.ts';
 import { kubeEventRecorder } from '../../shared/k8s/events.ts';
-import { observeApiCalls } from '../../shared/k8s/observe.ts';
+import { functionKubeOptions } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
 import { createEgressPolicy } from '../../shared/net/egress.ts';
 import { kubeProjectStore } from '../../shared/reconcile/index.ts';
@@ -18,13 +18,13 @@ export const validateDeps = defineFunction({
   setup: ({ config, telemetry, logger }) => {
     // Kubernetes clients load on the first event (KubeConfig.loadFromDefault: in-cluster
     // service account, or KUBECONFIG locally).
-    const observe = observeApiCalls(telemetry.metrics);
-    const events = kubeEventRecorder({ observe, component: config.functionName });
+    const kube = functionKubeOptions(config.functionName, telemetry.metrics);
+    const events = kubeEventRecorder({ ...kube, component: config.functionName });
     const egress = createEgressPolicy(config.egress);
     return createValidateDepsHandler({
       name: config.functionName,
-      projects: recordingTransitions(kubeProjectStore({ observe }), events, logger),
-      secrets: kubeSecretStore({ observe }),
+      projects: recordingTransitions(kubeProjectStore(kube), events, logger),
+      secrets: kubeSecretStore(kube),
       probeDatabase: (target, options) =>
         probeDatabase(target, { ...options, egress, applicationName: config.functionName }),
       probeBucket: (target, options) => probeBucket(target, { ...options, egress }),
