@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: envtest-assets.sh kube|controllers|kwok|s3|kubectl|knative-crds
+# Usage: envtest-assets.sh kube|controllers|kwok|s3|jaeger|kubectl|knative-crds
 #
 # Prints the directory that holds real server binaries for the test environment, building
 # them first if needed:
@@ -16,6 +16,8 @@
 #   knative-crds the CRDs of Knative Serving and Eventing that deploy/ uses (Service, Broker,
 #                Trigger, ApiServerSource, PingSource, SinkBinding), copied from the config/
 #                folders of the knative.dev/serving and knative.dev/eventing Go modules
+#   jaeger       `jaeger`, Jaeger v2 (OTLP receiver, in-memory storage, query API) for the trace
+#                test; built by test/env/jaeger/go.mod (cold: about 5 minutes, 2.2 GB of memory)
 #
 # kube: when KUBEBUILDER_ASSETS is set (Kubebuilder's envtest convention), that directory is
 # used as is. controllers, kwok: KUBEBUILDER_ASSETS is used when it holds every file of the
@@ -52,6 +54,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 module_dir="$root/test/env/assets"
 cache_root="${SBR_ENVTEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/supabase-reconciler/envtest}"
 go_min="$(awk '$1 == "go" { print $2; exit }' "$module_dir/go.mod")"
+# Jaeger has its own go.mod, which pins it: `go install …@version` refuses the module (its go.mod
+# has replace directives), and in the assets module its requirements would upgrade modules the
+# API server shares with it. Module v1.76.0 is Jaeger v2.13.0, the image the observability
+# component (deploy/components/observability) runs.
+jaeger_module_dir="$root/test/env/jaeger"
 
 # The versions are read from go.mod so that it stays the one place they are pinned.
 module_version() { awk -v m="$1" '$1 == m && NF >= 2 { print $2; exit }' "$module_dir/go.mod"; }
@@ -89,6 +96,13 @@ case "$part" in
     what="kwok $KWOK_VERSION (simulated Nodes and Pods)"
     alternative="or put kwok $KWOK_VERSION and kwok-stages.yaml (its kustomize/stage files ${KWOK_STAGES[*]}, as one YAML stream) into the directory named by KUBEBUILDER_ASSETS."
     ;;
+  jaeger)
+    JAEGER_VERSION="$(awk '$1 == "github.com/jaegertracing/jaeger" { print $2; exit }' "$jaeger_module_dir/go.mod")"
+    dir="$cache_root/jaeger-$JAEGER_VERSION"
+    binaries=(jaeger)
+    what="Jaeger $JAEGER_VERSION (the trace test's OTLP receiver and query API)"
+    alternative="or build Jaeger $JAEGER_VERSION's cmd/jaeger (from a module requiring it, as test/env/jaeger/go.mod does) and copy the binary to $dir/jaeger."
+    ;;
   kubectl)
     k8s_version="$(module_version k8s.io/kubernetes)"
     binaries=(kubectl)
@@ -113,7 +127,7 @@ case "$part" in
     alternative="or build github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION elsewhere and copy it to $dir/versitygw."
     ;;
   *)
-    echo "usage: $0 kube|controllers|kwok|s3|kubectl|knative-crds" >&2
+    echo "usage: $0 kube|controllers|kwok|s3|jaeger|kubectl|knative-crds" >&2
     exit 2
     ;;
 esac
@@ -200,6 +214,15 @@ case "$part" in
         echo "# sigs.k8s.io/kwok@$KWOK_VERSION kustomize/stage/$stage.yaml"
         cat "$source_dir/kustomize/stage/$stage.yaml"
       done >"$staging/kwok-stages.yaml"
+    ) >&2
+    ;;
+  jaeger)
+    (
+      cd "$jaeger_module_dir"
+      export GOFLAGS=-mod=readonly
+      go build -trimpath \
+        -ldflags "-s -w -X github.com/jaegertracing/jaeger/internal/version.latestVersion=$JAEGER_VERSION" \
+        -o "$staging/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger
     ) >&2
     ;;
   kubectl)
