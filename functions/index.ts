@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The composition root: every function, handed to the local runtime that runs them together
- * in one process (`npm start`, the `supabase-reconciler` bin). Each function's index.ts also
- * runs it alone, as its Knative Service does.
+ * in one process (`npm start`, the `supabase-reconciler` bin), or to run one of them alone
+ * (`function <name>`, as its Knative Service does). Each function's index.ts also runs it
+ * alone when it is the entry point.
  */
 import { runCli } from '../shared/local/cli.ts';
 import type { RegisteredFunction } from '../shared/runtime/run-function.ts';
@@ -27,7 +28,12 @@ export const FUNCTIONS: readonly RegisteredFunction[] = [
   deadLetter,
 ];
 
-if (import.meta.main) {
+/**
+ * The command line with this process's arguments, streams and signals (the bin, `npm start`,
+ * and the production bundle's entry, scripts/build.ts).
+ * @returns the exit code
+ */
+export function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   const stopRequested = new Promise<string>((resolve) => {
     process.once('SIGINT', () => {
       resolve('SIGINT');
@@ -36,10 +42,12 @@ if (import.meta.main) {
       resolve('SIGTERM');
     });
   });
-  process.exitCode = await runCli(FUNCTIONS, process.argv.slice(2), {
+  return runCli(FUNCTIONS, argv, {
     env: process.env,
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
     stopRequested,
   });
 }
+
+if (import.meta.main) process.exitCode = await main();

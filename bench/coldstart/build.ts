@@ -1,12 +1,13 @@
 /**
  * Bundles the echo function twice with esbuild, once per telemetry setup, into
- * .tmp/coldstart/. ESM output with a `require` shim: some dependencies are CommonJS
- * and require node builtins. Whitespace-only minification keeps function names, which
- * express's spans are named after.
+ * .tmp/coldstart/, with the settings of the production build (scripts/build-options.ts: ESM,
+ * a `require` shim, whitespace-only minification). One file per variant, no code splitting:
+ * the echo function loads nothing on first use.
  */
 import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SHARED_BUILD_OPTIONS } from '../../scripts/build-options.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
@@ -23,20 +24,7 @@ export async function buildBundles(): Promise<Record<keyof typeof VARIANTS, stri
   for (const [name, entry] of Object.entries(VARIANTS) as [keyof typeof VARIANTS, string][]) {
     // Under .tmp/ (git-, lint- and prettier-ignored), not in the source tree.
     const outfile = join(root, '.tmp/coldstart', `${name}.mjs`);
-    await build({
-      entryPoints: [entry],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node24',
-      minifyWhitespace: true,
-      legalComments: 'none',
-      logLevel: 'warning',
-      banner: {
-        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-      },
-    });
+    await build({ ...SHARED_BUILD_OPTIONS, entryPoints: [entry], outfile });
     out[name] = outfile;
   }
   return out;

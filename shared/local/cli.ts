@@ -5,9 +5,12 @@
  *                       [--resync-interval <seconds>]
  *   supabase-reconciler status [--kubeconfig <file>]
  *   supabase-reconciler trace <namespace>/<name> [--kubeconfig <file>]
+ *   supabase-reconciler function <name>
  *
  * `run` reconciles the cluster of the kubeconfig (flag, KUBECONFIG, ~/.kube/config); with
  * none, it starts the embedded environment (embedded/) and reconciles its demo project.
+ * `function` runs one function alone, as its Knative Service does (the container image's
+ * `args: ["function", "<name>"]`), configured by the environment only.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,6 +38,7 @@ const USAGE = `usage:
   supabase-reconciler [run] [--kubeconfig <file>] [--namespace <ns>]... [--port <n>] [--resync-interval <seconds>]
   supabase-reconciler status [--kubeconfig <file>]
   supabase-reconciler trace <namespace>/<name> [--kubeconfig <file>]
+  supabase-reconciler function <name>
 `;
 
 /**
@@ -71,6 +75,7 @@ export async function runCli(
     return 0;
   }
   const [command = 'run', target, ...extra] = positionals;
+  if (command === 'function') return runOne(functions, target, extra, values, io);
   if (extra.length > 0 || (command !== 'trace' && target !== undefined)) {
     io.err(
       `supabase-reconciler: unexpected arguments: ${positionals.slice(1).join(' ')}\n${USAGE}`,
@@ -174,6 +179,40 @@ async function run(
   io.out(`${signal}: stopping (in-flight events finish first)\n`);
   await runtime.stop();
   await embedded?.stop();
+  return 0;
+}
+
+/**
+ * `function <name>`: the function's own process, exactly what `functions/<name>/index.ts` runs
+ * when it is the entry point. Resolves once it listens; it then serves until SIGTERM.
+ */
+async function runOne(
+  functions: readonly RegisteredFunction[],
+  name: string | undefined,
+  extra: readonly string[],
+  flags: Readonly<Record<string, unknown>>,
+  io: CliIo,
+): Promise<number> {
+  const names = functions.map((fn) => fn.name).join(', ');
+  const given = Object.keys(flags).filter((flag) => flags[flag] !== undefined);
+  if (extra.length > 0 || given.length > 0) {
+    const unexpected = [...extra, ...given.map((flag) => `--${flag}`)].join(' ');
+    io.err(
+      `supabase-reconciler: function takes a name only, not ${unexpected}: a function reads its settings from the environment (PORT, KUBECONFIG, its own variables)\n`,
+    );
+    return 2;
+  }
+  const fn = functions.find((candidate) => candidate.name === name);
+  if (!fn) {
+    io.err(
+      `supabase-reconciler: ${name === undefined ? 'function needs a name' : `unknown function "${name.slice(0, 100)}"`}: one of ${names}\n`,
+    );
+    return 2;
+  }
+  // Knative sets K_SERVICE (the Service is named after the function); elsewhere the name given
+  // here is the function's name, so FUNCTION_NAME need not repeat it.
+  const named = io.env.FUNCTION_NAME ?? io.env.K_SERVICE;
+  await fn.runAlone(named === undefined ? { ...io.env, FUNCTION_NAME: fn.name } : io.env);
   return 0;
 }
 

@@ -54,6 +54,12 @@ export interface RegisteredFunction {
    * @throws ConfigError naming the variable at fault
    */
   configure(env: Environment): ConfiguredFunction;
+  /**
+   * Runs the function alone in this process, exactly as its index.ts does when it is the entry
+   * point (runFunction): the production CLI's `function <name>`, one per Knative Service.
+   * @param env - the environment (default `process.env`)
+   */
+  runAlone(env?: Environment): Promise<RunningFunction>;
 }
 
 /** A function whose configuration is parsed: what remains is to build its handler. */
@@ -77,6 +83,7 @@ export function defineFunction<S extends ConfigSchema = ConfigSchema>(
       const config = parseConfig({ ...env, FUNCTION_NAME: definition.name }, definition.schema);
       return { config, setup: (runtime) => definition.setup({ ...runtime, config }) };
     },
+    runAlone: (env) => runFunction(definition, env),
   };
 }
 
