@@ -1,9 +1,17 @@
 /**
- * Renders the CRD as the YAML file checked in at {@link CRD_YAML_PATH}. Shared by the
- * generator script and the drift test so both produce byte-identical text.
+ * Renders the CRD as the YAML file checked in at {@link CRD_YAML_PATH}, and the admission
+ * policy at {@link SECRET_NAMESPACE_POLICY_YAML_PATH}. Shared by the generator script and the
+ * drift tests so both produce byte-identical text.
  */
 import { stringify } from 'yaml';
 import { supabaseProjectCrd } from './crd.ts';
+import {
+  SECRET_NAMESPACE_POLICY_YAML_PATH,
+  secretNamespacePolicy,
+  secretNamespacePolicyBinding,
+} from './secret-namespace-policy.ts';
+
+export { SECRET_NAMESPACE_POLICY_YAML_PATH };
 
 /** Where the generated CRD lives, relative to the repository root. */
 export const CRD_YAML_PATH = 'deploy/crd/supabaseprojects.supabase.reconciler.dev.yaml';
@@ -16,8 +24,17 @@ const HEADER = [
 
 /** The YAML text of the CRD, with its header comment. */
 export function renderCrdYaml(): string {
+  return `${HEADER}\n${toYaml(supabaseProjectCrd())}`;
+}
+
+/** The YAML text of the Secret-namespace admission policy and its binding (two documents). */
+export function renderSecretNamespacePolicyYaml(): string {
+  return `${HEADER}\n${toYaml(secretNamespacePolicy())}---\n${toYaml(secretNamespacePolicyBinding())}`;
+}
+
+function toYaml(value: unknown): string {
   // lineWidth 0: never fold long strings (CEL rules, regular expressions) across lines.
   // singleQuote: the quoting Prettier's YAML formatting (singleQuote: true) settles on, so
   // `npm run format:check` accepts the generated file as it is.
-  return `${HEADER}\n${stringify(supabaseProjectCrd(), { lineWidth: 0, singleQuote: true })}`;
+  return stringify(value, { lineWidth: 0, singleQuote: true });
 }

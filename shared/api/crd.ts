@@ -23,6 +23,7 @@ import {
 import { cel } from './schema/cel.ts';
 import { SupabaseProjectSpecSchema } from './schema/spec.ts';
 import { SupabaseProjectStatusSchema } from './schema/status.ts';
+import { requiredAsRules, requiredRule } from './required-rules.ts';
 import { toStructuralSchema, type JsonSchema } from './structural-schema.ts';
 
 /** A CRD as plain JSON, the shape written in YAML and sent to the API server. */
@@ -49,19 +50,22 @@ export const PRINTER_COLUMNS = [
 ] as const;
 
 /**
- * Rules on `metadata.name` (a root-level rule is the only place CEL may read it). The name
- * starts the name of every Service the project owns, so it must be a DNS-1035 label short
- * enough for the longest suffix.
+ * Rules on `metadata.name`. The name starts the name of every Service the project owns, so it
+ * must be a DNS-1035 label short enough for the longest suffix. They sit on the `name`
+ * property of `metadata` (the only place besides `generateName` a CRD may restrict), so the
+ * API server reports them at `metadata.name` with the value; at the root they would be
+ * reported at `<nil>`.
  */
 const nameRules = [
   cel(
-    `self.metadata.name.matches(r'${PROJECT_NAME_PATTERN}')`,
+    `self.matches(r'${PROJECT_NAME_PATTERN}')`,
     "metadata.name must start with a lower-case letter and contain only lower-case letters, digits and '-' (no '.'), because it starts the names of the project's Services",
   ),
   cel(
-    `size(self.metadata.name) <= ${MAX_PROJECT_NAME_LENGTH}`,
-    // No messageExpression with the actual length: metadata.name has no maxLength in the
-    // schema, so the cost estimate of any string built from it exceeds the budget.
+    `size(self) <= ${MAX_PROJECT_NAME_LENGTH}`,
+    // No maxLength (its error would not say why) and no messageExpression with the actual
+    // length: metadata.name has no length bound the cost estimate can see, so any string
+    // built from it exceeds the budget.
     `metadata.name must be at most ${MAX_PROJECT_NAME_LENGTH} characters, so that "<name>${LONGEST_DERIVED_NAME_SUFFIX}" fits the ${DNS_LABEL_MAX_LENGTH}-character limit of a DNS label`,
   ),
 ];
@@ -72,18 +76,20 @@ export function supabaseProjectOpenApiSchema(): JsonSchema {
     type: 'object',
     description:
       'A self-hosted Supabase project: its components run in this namespace, its data in an external PostgreSQL and S3 bucket.',
-    required: ['spec'],
     properties: {
       apiVersion: {
         type: 'string',
         description: 'Versioned schema of this representation of an object.',
       },
       kind: { type: 'string', description: 'REST resource this object represents.' },
-      metadata: { type: 'object' },
-      spec: toStructuralSchema(SupabaseProjectSpecSchema, 'spec'),
+      metadata: {
+        type: 'object',
+        properties: { name: { type: 'string', 'x-kubernetes-validations': nameRules } },
+      },
+      spec: requiredAsRules(toStructuralSchema(SupabaseProjectSpecSchema, 'spec')),
       status: toStructuralSchema(SupabaseProjectStatusSchema, 'status'),
     },
-    'x-kubernetes-validations': nameRules,
+    'x-kubernetes-validations': [requiredRule('spec', 'the desired state of the project')],
   };
 }
 

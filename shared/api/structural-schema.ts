@@ -12,6 +12,9 @@ export type JsonSchema = Record<string, unknown>;
 /** Keys TypeBox or JSON Schema use that a CRD schema must not carry. */
 const DROPPED_KEYS = new Set(['$id', '$schema', 'title', 'examples']);
 
+/** Our own markers on schema nodes (read by walkers in shared/api), never sent to Kubernetes. */
+const PRIVATE_KEY_PREFIX = 'x-supabase-reconciler-';
+
 /** TypeBox's key pattern for `Type.Record(Type.String(), ...)`. */
 const ANY_KEY_PATTERNS = new Set(['^.*$', '^(.*)$']);
 
@@ -38,7 +41,7 @@ function convert(input: JsonSchema, path: string): JsonSchema {
   let node = constUnionToEnum(input);
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(node)) {
-    if (DROPPED_KEYS.has(key)) continue;
+    if (DROPPED_KEYS.has(key) || key.startsWith(PRIVATE_KEY_PREFIX)) continue;
     if (key === 'additionalProperties' && value === false) continue;
     if (key === 'const') {
       out.enum = [value];

@@ -17,6 +17,7 @@ import { PermanentError } from '../runtime/errors.ts';
 import type { Sensitive } from '../secrets/sensitive.ts';
 import type { LiveProject } from './project-store.ts';
 import { REASON } from '../api/reasons.ts';
+import { secretNamespaceMessage } from '../api/secret-namespace-policy.ts';
 
 /**
  * Reads a referenced Secret and returns the required keys' values.
@@ -38,7 +39,8 @@ export async function readReferencedSecret<K extends string, O extends string = 
   if (reference.namespace && reference.namespace !== namespace) {
     throw new PermanentError(
       REASON.SecretNamespaceNotAllowed,
-      `${field} names namespace "${reference.namespace}", but pods can only use Secrets of their own namespace "${namespace}"; copy the ${what} into "${namespace}" and remove ${field}.namespace`,
+      // The admission policy's words (deploy/admission/), for a cluster without the policy.
+      secretNamespaceMessage(field, reference.namespace, namespace),
     );
   }
   const name = reference.name;

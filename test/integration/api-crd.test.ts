@@ -183,7 +183,7 @@ describe('SupabaseProject CRD', () => {
           spec.database = { secretRef: { name: 'db' }, sslMode: 'strict' };
         }),
       message:
-        /spec\.database\.sslMode: Unsupported value: "strict": supported values: "disable", "allow", "prefer", "require", "verify-ca", "verify-full"/,
+        /^SupabaseProject\.supabase\.reconciler\.dev "demo" is invalid: spec\.database\.sslMode: Invalid value: "strict": sslMode must be one of: disable, allow, prefer, require, verify-ca, verify-full$/,
     },
     {
       name: 'projectId not a DNS label',
@@ -205,13 +205,14 @@ describe('SupabaseProject CRD', () => {
       name: 'metadata.name too long for the derived names',
       manifest: () => minimal(`a${'b'.repeat(MAX_PROJECT_NAME_LENGTH)}`),
       message: new RegExp(
-        `metadata\\.name must be at most ${MAX_PROJECT_NAME_LENGTH} characters, so that "<name>-storage-api" fits the 63-character limit of a DNS label`,
+        `^SupabaseProject\\.supabase\\.reconciler\\.dev "ab{${MAX_PROJECT_NAME_LENGTH}}" is invalid: metadata\\.name: Invalid value: "ab{${MAX_PROJECT_NAME_LENGTH}}": metadata\\.name must be at most ${MAX_PROJECT_NAME_LENGTH} characters, so that "<name>-storage-api" fits the 63-character limit of a DNS label$`,
       ),
     },
     {
       name: 'metadata.name with a dot (not a Service name)',
       manifest: () => minimal('demo.v2'),
-      message: /metadata\.name must start with a lower-case letter .*no '\.'/,
+      message:
+        /^SupabaseProject\.supabase\.reconciler\.dev "demo\.v2" is invalid: metadata\.name: Invalid value: "demo\.v2": metadata\.name must start with a lower-case letter and contain only lower-case letters, digits and '-' \(no '\.'\), because it starts the names of the project's Services$/,
     },
     {
       name: 'image without a tag or digest',
@@ -250,6 +251,58 @@ describe('SupabaseProject CRD', () => {
         /spec\.auth\.resources\.limits: Invalid value: limits\.memory \(1000\) is less than requests\.memory \(1Ki\)/,
     },
     {
+      name: 'ephemeral-storage limit below request',
+      manifest: () =>
+        withSpec((spec) => {
+          spec.storageApi = {
+            resources: {
+              limits: { cpu: '1', 'ephemeral-storage': '1Gi' },
+              requests: { cpu: '500m', 'ephemeral-storage': '2Gi' },
+            },
+          };
+        }),
+      message:
+        /^SupabaseProject\.supabase\.reconciler\.dev "demo" is invalid: spec\.storageApi\.resources\.limits: Invalid value: limits\.ephemeral-storage \(1Gi\) is less than requests\.ephemeral-storage \(2Gi\); a limit must be greater than or equal to its request$/,
+    },
+    {
+      name: 'extended resource limit below request',
+      manifest: () =>
+        withSpec((spec) => {
+          spec.realtime = {
+            resources: { limits: { 'hugepages-2Mi': '2Mi' }, requests: { 'hugepages-2Mi': '4Mi' } },
+          };
+        }),
+      message:
+        /^SupabaseProject\.supabase\.reconciler\.dev "demo" is invalid: spec\.realtime\.resources\.limits: Invalid value: limits\.hugepages-2Mi \(2Mi\) is less than requests\.hugepages-2Mi \(4Mi\); a limit must be greater than or equal to its request$/,
+    },
+    {
+      name: 'maxConnections 0',
+      manifest: () =>
+        withSpec((spec) => {
+          spec.database = { secretRef: { name: 'db' }, maxConnections: 0 };
+        }),
+      message:
+        /^SupabaseProject\.supabase\.reconciler\.dev "demo" is invalid: spec\.database\.maxConnections: Invalid value: 0: maxConnections must be an integer from 1 to 100$/,
+    },
+    {
+      name: 'deletionPolicy outside the allowed values',
+      manifest: () =>
+        withSpec((spec) => {
+          spec.database = { secretRef: { name: 'db' }, deletionPolicy: 'Purge' };
+        }),
+      message:
+        /^SupabaseProject\.supabase\.reconciler\.dev "demo" is invalid: spec\.database\.deletionPolicy: Invalid value: "Purge": deletionPolicy must be one of: Retain, Delete$/,
+    },
+    {
+      name: 'Secret reference without a name',
+      manifest: () =>
+        withSpec((spec) => {
+          spec.database = { secretRef: {} };
+        }),
+      message:
+        /^SupabaseProject\.supabase\.reconciler\.dev "demo" is invalid: spec\.database\.secretRef\.name: Required value: name is required: name of the Secret$/,
+    },
+    {
       name: 'quantity that does not parse',
       manifest: () =>
         withSpec((spec) => {
@@ -283,7 +336,7 @@ describe('SupabaseProject CRD', () => {
           spec.kong = { replicas: 11 };
         }),
       message:
-        /spec\.kong\.replicas: Invalid value: 11: spec\.kong\.replicas in body should be less than or equal to 10/,
+        /^SupabaseProject\.supabase\.reconciler\.dev "demo" is invalid: spec\.kong\.replicas: Invalid value: 11: replicas must be an integer from 0 to 10$/,
     },
     {
       name: 'negative replicas',
@@ -292,7 +345,7 @@ describe('SupabaseProject CRD', () => {
           spec.postgrest = { replicas: -1 };
         }),
       message:
-        /spec\.postgrest\.replicas: Invalid value: -1: spec\.postgrest\.replicas in body should be greater than or equal to 0/,
+        /^SupabaseProject\.supabase\.reconciler\.dev "demo" is invalid: spec\.postgrest\.replicas: Invalid value: -1: replicas must be an integer from 0 to 10$/,
     },
     {
       name: 'maxConnections above 100',
@@ -300,7 +353,8 @@ describe('SupabaseProject CRD', () => {
         withSpec((spec) => {
           spec.database = { secretRef: { name: 'db' }, maxConnections: 101 };
         }),
-      message: /spec\.database\.maxConnections in body should be less than or equal to 100/,
+      message:
+        /^SupabaseProject\.supabase\.reconciler\.dev "demo" is invalid: spec\.database\.maxConnections: Invalid value: 101: maxConnections must be an integer from 1 to 100$/,
     },
     {
       name: 'extraEnv overriding variables the reconciler owns',
@@ -390,12 +444,23 @@ describe('SupabaseProject CRD', () => {
         /spec\.ingress: Invalid value: ingress\.host is required when ingress\.enabled is true/,
     },
     {
+      name: 'missing spec (a spec-less snippet)',
+      manifest: () => {
+        const manifest: JsonObject = minimal();
+        delete manifest.spec;
+        return manifest as Manifest;
+      },
+      message:
+        /^SupabaseProject\.supabase\.reconciler\.dev "demo" is invalid: spec: Required value: spec is required: the desired state of the project$/,
+    },
+    {
       name: 'missing storage',
       manifest: () =>
         withSpec((spec) => {
           delete spec.storage;
         }),
-      message: /spec\.storage: Required value/,
+      message:
+        /^SupabaseProject\.supabase\.reconciler\.dev "demo" is invalid: spec\.storage: Required value: storage is required: the external S3 bucket the Storage API keeps objects in$/,
     },
   ];
 
@@ -416,6 +481,56 @@ describe('SupabaseProject CRD', () => {
   test('the invalid cases each have their own expected message', () => {
     const sources = invalid.map((c) => c.message.source);
     assert.equal(new Set(sources).size, sources.length);
+  });
+
+  test('several mistakes at once are all reported, without "some validation rules were not checked"', async () => {
+    const namespace = await freshNamespace('api-several');
+    const manifest = withSpec((spec) => {
+      delete spec.storage;
+      spec.database = { secretRef: { name: 'db' }, sslMode: 'strict', maxConnections: 500 };
+      spec.kong = {
+        replicas: 11,
+        resources: {
+          limits: { 'ephemeral-storage': '1Gi' },
+          requests: { 'ephemeral-storage': '2Gi' },
+        },
+      };
+    }, 'demo.v2');
+    const error = await apiError(create(namespace, manifest));
+    assert.equal(error.code, 422, error.message);
+    for (const expected of [
+      /metadata\.name: Invalid value: "demo\.v2": metadata\.name must start with a lower-case letter/,
+      /spec\.storage: Required value: storage is required/,
+      /spec\.database\.sslMode: Invalid value: "strict": sslMode must be one of/,
+      /spec\.database\.maxConnections: Invalid value: 500: maxConnections must be an integer from 1 to 100/,
+      /spec\.kong\.replicas: Invalid value: 11: replicas must be an integer from 0 to 10/,
+      /spec\.kong\.resources\.limits: Invalid value: limits\.ephemeral-storage \(1Gi\) is less than requests\.ephemeral-storage \(2Gi\)/,
+    ]) {
+      assert.match(error.message, expected);
+    }
+    assert.doesNotMatch(error.message, /some validation rules were not checked|<nil>/);
+  });
+
+  test('a value over its length bound still makes the API server skip the CEL rules (its rule, kept for the cost budget)', async () => {
+    // maxLength bounds the cost of the CEL rules on strings, so it stays; the API server treats
+    // a "Too long" as blocking and reports the rules it skipped at <nil>.
+    const namespace = await freshNamespace('api-blocking');
+    const error = await apiError(
+      create(
+        namespace,
+        withSpec((spec) => {
+          spec.projectId = 'p'.repeat(64);
+          spec.kong = { replicas: 11 };
+        }),
+      ),
+    );
+    assert.equal(error.code, 422, error.message);
+    assert.match(error.message, /spec\.projectId: Too long/);
+    assert.match(
+      error.message,
+      /<nil>: Invalid value: null: some validation rules were not checked/,
+    );
+    assert.doesNotMatch(error.message, /replicas must be/);
   });
 
   test('an unknown field is pruned by default and refused under strict field validation', async () => {

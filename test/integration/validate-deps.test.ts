@@ -303,7 +303,7 @@ const permanentCases: BadCase[] = [
     condition: 'S3Connected',
     reason: 'SecretNamespaceNotAllowed',
     message:
-      /spec\.storage\.secretRef names namespace "elsewhere", but pods can only use Secrets of their own namespace "vd-bad-[a-z0-9-]+"; copy the storage Secret into/,
+      /spec\.storage\.secretRef\.namespace is "elsewhere", but Secrets are read only from the project's namespace "vd-bad-[a-z0-9-]+": create the Secret in "vd-bad-[a-z0-9-]+" and remove spec\.storage\.secretRef\.namespace/,
   },
   {
     name: 'missing dashboard basic-auth Secret',

@@ -16,18 +16,23 @@ export interface CelRule {
   readonly messageExpression?: string;
   /** Where the error points, relative to the schema node, for example `.limits`. */
   readonly fieldPath?: string;
+  /**
+   * The kind of error the API server reports (`Invalid value` when unset). `FieldValueRequired`
+   * prints `Required value: <message>`, as a missing required property does.
+   */
+  readonly reason?: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueForbidden';
 }
 
 /**
  * Builds a rule.
  * @param rule - CEL expression that must be true
  * @param message - what is wrong and what is allowed
- * @param extra - optional messageExpression and fieldPath
+ * @param extra - optional messageExpression, fieldPath and reason
  */
 export function cel(
   rule: string,
   message: string,
-  extra: Pick<CelRule, 'messageExpression' | 'fieldPath'> = {},
+  extra: Pick<CelRule, 'messageExpression' | 'fieldPath' | 'reason'> = {},
 ): CelRule {
   return { rule, message, ...extra };
 }

@@ -23,9 +23,18 @@ export const MAX_EXTRA_ENV = 64;
 export const MAX_ENV_NAME_LENGTH = 128;
 
 /**
+ * Marks the schema of a Secret reference, so that the admission policy refusing another
+ * namespace (secret-namespace-policy.ts) finds every one of them. Dropped from the CRD (see
+ * structural-schema.ts: keys starting with `x-supabase-reconciler-` are ours).
+ */
+export const SECRET_REFERENCE_MARKER = 'x-supabase-reconciler-secret-reference';
+
+/**
  * A reference to a Secret (core/v1 SecretReference). `namespace`, when given, must be the
- * project's namespace: a pod can only read Secrets of its own namespace. The first phase
- * checks that (CEL cannot see `metadata.namespace`) and reports it as a condition.
+ * project's namespace: a pod can only read Secrets of its own namespace. CEL rules of a CRD
+ * cannot read `metadata.namespace`, so the ValidatingAdmissionPolicy of
+ * deploy/admission/ refuses another namespace at the API server, and the first phase refuses
+ * it again (for a cluster without the policy) with the same message.
  * @param what - what the Secret holds, for descriptions
  */
 export function secretReference(what: string) {
@@ -45,7 +54,7 @@ export function secretReference(what: string) {
       namespace: Type.Optional(
         Type.String({
           description:
-            "Namespace of the Secret. Optional; when set it must be the project's own namespace.",
+            "Namespace of the Secret. Optional; when set it must be the project's own namespace (Secrets are read only from there).",
           maxLength: 63,
           'x-kubernetes-validations': [
             cel(
@@ -56,7 +65,7 @@ export function secretReference(what: string) {
         }),
       ),
     },
-    { description: `Reference to the Secret with ${what}.` },
+    { description: `Reference to the Secret with ${what}.`, [SECRET_REFERENCE_MARKER]: true },
   );
 }
 
@@ -74,13 +83,64 @@ export const Image = Type.String({
 });
 
 /** Number of pods of a component. */
-export const Replicas = Type.Integer({
+export const Replicas = boundedInteger('replicas', REPLICAS, {
   description: 'Number of pods. 0 scales the component to zero (its objects are kept).',
-  format: 'int32',
-  minimum: REPLICAS.minimum,
-  maximum: REPLICAS.maximum,
   default: REPLICAS.default,
 });
+
+/**
+ * An int32 within bounds, checked by a CEL rule rather than OpenAPI `minimum`/`maximum`: the
+ * API server prints the rule's message, which names the field and the allowed range, where
+ * `maximum` would print only "should be less than or equal to 10". (The message cannot
+ * include the value: `string(int)` has no cost bound the CRD's budget accepts; the server
+ * prints the value before the message anyway.)
+ * @param field - the field's name, for the message
+ * @param bounds - the smallest and largest allowed values
+ * @param options - description and default
+ */
+export function boundedInteger(
+  field: string,
+  bounds: { readonly minimum: number; readonly maximum: number },
+  options: { readonly description: string; readonly default?: number },
+) {
+  return Type.Integer({
+    description: `${options.description} From ${String(bounds.minimum)} to ${String(bounds.maximum)}.`,
+    format: 'int32',
+    ...(options.default === undefined ? {} : { default: options.default }),
+    'x-kubernetes-validations': [
+      cel(
+        `self >= ${String(bounds.minimum)} && self <= ${String(bounds.maximum)}`,
+        `${field} must be an integer from ${String(bounds.minimum)} to ${String(bounds.maximum)}`,
+      ),
+    ],
+  });
+}
+
+/**
+ * A string from a fixed set, checked by a CEL rule rather than an OpenAPI `enum`: a value
+ * outside an `enum` is an error the API server treats as blocking, so it skips every CEL rule
+ * of the object and adds "some validation rules were not checked"; a rule's error does not.
+ * `maxLength` bounds the rule's cost; it is far above the longest value so that a mistyped
+ * value meets the rule's message, not a length error.
+ * @param field - the field's name, for the message
+ * @param values - the allowed values
+ * @param options - description and default
+ */
+export function stringEnum<const V extends readonly string[]>(
+  field: string,
+  values: V,
+  options: { readonly description: string; readonly default?: V[number] },
+) {
+  return Type.Unsafe<V[number]>({
+    type: 'string',
+    description: `${options.description} One of: ${values.join(', ')}.`,
+    maxLength: 64,
+    ...(options.default === undefined ? {} : { default: options.default }),
+    'x-kubernetes-validations': [
+      cel(`self in ${celStringList(values)}`, `${field} must be one of: ${values.join(', ')}`),
+    ],
+  });
+}
 
 /**
  * A resource quantity (`500m`, `1`, `256Mi`), as an integer or a string like core/v1's.
@@ -105,22 +165,25 @@ const ResourceList = (what: string) =>
     maxProperties: 16,
   });
 
+/** A limit of resource `k` that parses and is below a request of `k` that parses. */
+const LIMIT_BELOW_REQUEST =
+  'k in self.requests && isQuantity(string(self.limits[k])) && isQuantity(string(self.requests[k])) && quantity(string(self.limits[k])).compareTo(quantity(string(self.requests[k]))) < 0';
+
 /**
- * One `limits >= requests` rule. Quantities are compared with the CEL quantity library
- * (Kubernetes >= 1.29); an unparsable value is left to the per-value rule above.
+ * `limits >= requests` for every resource name (cpu, memory, ephemeral-storage, hugepages-*,
+ * extended resources), compared with the CEL quantity library (Kubernetes >= 1.29); an
+ * unparsable value is left to the per-value rule above. The message names the first offending
+ * resource with both values: listing all of them exceeds the CRD's cost budget (map keys have
+ * no length bound the estimator can see), and map order decides which one is first.
  */
-function limitNotBelowRequest(resource: 'cpu' | 'memory') {
-  const limit = `self.limits['${resource}']`;
-  const request = `self.requests['${resource}']`;
-  return cel(
-    `!has(self.limits) || !has(self.requests) || !('${resource}' in self.limits) || !('${resource}' in self.requests) || !isQuantity(string(${limit})) || !isQuantity(string(${request})) || quantity(string(${limit})).compareTo(quantity(string(${request}))) >= 0`,
-    `limits.${resource} must be greater than or equal to requests.${resource}`,
-    {
-      messageExpression: `'limits.${resource} (' + string(${limit}) + ') is less than requests.${resource} (' + string(${request}) + '); a limit must be greater than or equal to its request'`,
-      fieldPath: '.limits',
-    },
-  );
-}
+const limitsNotBelowRequests = cel(
+  `!has(self.limits) || !has(self.requests) || !self.limits.exists(k, ${LIMIT_BELOW_REQUEST})`,
+  'every limit must be greater than or equal to the request of the same resource',
+  {
+    messageExpression: `self.limits.filter(k, ${LIMIT_BELOW_REQUEST}).map(k, 'limits.' + k + ' (' + string(self.limits[k]) + ') is less than requests.' + k + ' (' + string(self.requests[k]) + '); a limit must be greater than or equal to its request')[0]`,
+    fieldPath: '.limits',
+  },
+);
 
 /** Compute resources (core/v1 ResourceRequirements without `claims`). */
 export const Resources = Type.Object(
@@ -131,7 +194,7 @@ export const Resources = Type.Object(
   {
     description:
       "Compute resources of the component's container. When unset, the reconciler's defaults apply; when set, it replaces them.",
-    'x-kubernetes-validations': [limitNotBelowRequest('cpu'), limitNotBelowRequest('memory')],
+    'x-kubernetes-validations': [limitsNotBelowRequests],
   },
 );
 

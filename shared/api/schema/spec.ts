@@ -7,7 +7,15 @@ import Type from 'typebox';
 import type { ComponentName } from '../components.ts';
 import { OWNED_ENV } from '../owned-env.ts';
 import { cel, DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN } from './cel.ts';
-import { extraEnv, Image, Replicas, Resources, secretReference } from './common.ts';
+import {
+  boundedInteger,
+  extraEnv,
+  Image,
+  Replicas,
+  Resources,
+  secretReference,
+  stringEnum,
+} from './common.ts';
 
 /** PostgreSQL `sslmode` values (libpq), weakest first. */
 export const SSL_MODES = [
@@ -82,22 +90,19 @@ const Database = Type.Object(
       'the connection to PostgreSQL (keys host, port, database, username, password)',
     ),
     sslMode: Type.Optional(
-      Type.Enum(SSL_MODES, {
+      stringEnum('sslMode', SSL_MODES, {
         description: 'libpq sslmode the components use to connect.',
         default: SPEC_DEFAULTS.sslMode,
       }),
     ),
     maxConnections: Type.Optional(
-      Type.Integer({
+      boundedInteger('maxConnections', MAX_CONNECTIONS, {
         description: 'Most connections each component may open to PostgreSQL (its pool size).',
-        format: 'int32',
-        minimum: MAX_CONNECTIONS.minimum,
-        maximum: MAX_CONNECTIONS.maximum,
         default: SPEC_DEFAULTS.maxConnections,
       }),
     ),
     deletionPolicy: Type.Optional(
-      Type.Enum(DELETION_POLICIES, {
+      stringEnum('deletionPolicy', DELETION_POLICIES, {
         description:
           'What deleting the project does to the database. Retain (default) keeps every object and row (and the bucket is never touched). Delete drops exactly what the reconciler created there (the schemas, roles, extensions, publication and types its migrations made that did not exist before, and its ledger), never your own tables; it stops and reports instead when your objects depend on what it would drop. The annotation supabase.reconciler.dev/force-delete lets a deletion finish without touching the database.',
         default: SPEC_DEFAULTS.deletionPolicy,
@@ -244,12 +249,9 @@ export const SupabaseProjectSpecSchema = Type.Object(
     studio: Type.Optional(Studio),
     ingress: Type.Optional(Ingress),
     progressDeadlineSeconds: Type.Optional(
-      Type.Integer({
+      boundedInteger('progressDeadlineSeconds', PROGRESS_DEADLINE_SECONDS, {
         description:
           "Seconds a component's rollout may make no progress before it is reported as stuck (Degraded, reason ProgressDeadlineExceeded). Set on every component's Deployment.",
-        format: 'int32',
-        minimum: PROGRESS_DEADLINE_SECONDS.minimum,
-        maximum: PROGRESS_DEADLINE_SECONDS.maximum,
         default: SPEC_DEFAULTS.progressDeadlineSeconds,
       }),
     ),
