@@ -29,6 +29,11 @@ export function translateDbError(
   const message = redacted.message;
   const code = redacted.code ?? '';
   switch (true) {
+    case isConcurrentCatalogWrite(error):
+      return new TransientError(
+        `${where}: another database on this server changed the same role at the same moment (${message}, SQLSTATE ${code}); retrying`,
+        cause,
+      );
     case code === '28P01':
       return new PermanentError(
         REASON.AuthenticationFailed,
@@ -86,5 +91,27 @@ export function translateDbError(
       });
     default:
       return new TransientError(`${where}: ${message || 'unknown error'}`, cause);
+  }
+}
+
+/**
+ * Whether an error is PostgreSQL refusing one of two transactions that wrote one shared
+ * catalog row at once. Roles, their memberships and their settings are server-wide, so the
+ * migrations of two projects on one server (each under its own database's lock) can collide:
+ * a unique violation on a `pg_` catalog index (`ALTER ROLE … SET` twice), "tuple concurrently
+ * updated" (XX000), a serialization failure or a deadlock. Trying again succeeds.
+ */
+export function isConcurrentCatalogWrite(error: unknown): boolean {
+  const e = error as { code?: unknown; constraint?: unknown; message?: unknown } | null;
+  switch (e?.code) {
+    case '40001':
+    case '40P01':
+      return true;
+    case '23505':
+      return typeof e.constraint === 'string' && e.constraint.startsWith('pg_');
+    case 'XX000':
+      return typeof e.message === 'string' && e.message.includes('concurrently');
+    default:
+      return false;
   }
 }

@@ -7,9 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PermanentError, TransientError } from '../runtime/errors.ts';
 import type { DatabaseClient } from './connect.ts';
-import { translateDbError } from './errors.ts';
+import { isConcurrentCatalogWrite, translateDbError } from './errors.ts';
 import type { DatabaseTarget } from './target.ts';
 import { createInventoryTable, recordInventory } from './inventory.ts';
 import { INVENTORY_TABLE, LEDGER_SCHEMA, LEDGER_TABLE } from './ledger.ts';
@@ -209,11 +210,36 @@ async function acquireLock(
   }
 }
 
+/** Attempts of one migration that collides with another database's on a shared catalog. */
+const CATALOG_RACE_ATTEMPTS = 5;
+
+/**
+ * Applies one migration in its own transaction. The migration lock is per database, but roles
+ * are per server: two projects' first runs on one server can collide on a role's catalog row,
+ * and PostgreSQL then refuses one transaction. It is tried again after a jittered wait (the
+ * other has committed by then); after the last attempt the error is transient (503, the
+ * broker retries), never a failed project.
+ */
 async function applyOne(
   client: DatabaseClient,
   target: DatabaseTarget,
   migration: Migration,
 ): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await applyOnce(client, migration);
+      return;
+    } catch (error) {
+      if (!isConcurrentCatalogWrite(error) || attempt >= CATALOG_RACE_ATTEMPTS) {
+        throw describeFailure(error, target, migration);
+      }
+      await sleep(Math.random() * 100 * 2 ** attempt);
+    }
+  }
+}
+
+/** One transaction: the migration and its ledger row; what the server threw is rethrown. */
+async function applyOnce(client: DatabaseClient, migration: Migration): Promise<void> {
   await client.query('BEGIN');
   try {
     await client.query(migration.sql);
@@ -224,7 +250,7 @@ async function applyOne(
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    throw describeFailure(error, target, migration);
+    throw error;
   }
 }
 

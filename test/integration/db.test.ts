@@ -17,7 +17,13 @@ import type { DatabaseTarget } from '../../shared/db/target.ts';
 import { Sensitive } from '../../shared/secrets/sensitive.ts';
 import { PermanentError, TransientError } from '../../shared/runtime/errors.ts';
 import { freePort } from '../env/ports.ts';
-import { freshDatabase, postgresConnection, TEST_SUPERUSER, uniqueSuffix } from '../env/index.ts';
+import {
+  freshDatabase,
+  postgresConnection,
+  privatePostgres,
+  TEST_SUPERUSER,
+  uniqueSuffix,
+} from '../env/index.ts';
 import { testEgress } from '../fixtures/egress.ts';
 
 function superuserTarget(database: string): DatabaseTarget {
@@ -266,6 +272,62 @@ describe('migrations', () => {
       assert.equal(Number(rows[0]?.n), migrations.length);
     } finally {
       await Promise.all([a.end(), b.end()]);
+    }
+  });
+
+  test("two projects' first runs on one server collide on a role's setting: the second tries again and succeeds", async () => {
+    // Each database's migrations hold only that database's lock, but a role's settings are
+    // server-wide: 0003 sets search_path where missing, and two databases' runs may both find
+    // it missing. Made certain here: a transaction in the first database has set it and not
+    // committed when the second database's run reaches the same statement, which waits on it
+    // and then meets the committed row (23505 on a pg_ catalog index). End-to-end scenario 6
+    // met it with 50 projects. A server of its own: on the shared one the setting exists.
+    const server = await privatePostgres();
+    const target = (database: string): DatabaseTarget => ({
+      host: server.host,
+      port: server.port,
+      database,
+      user: server.user,
+      password: new Sensitive(server.password),
+      sslMode: 'disable',
+    });
+    const session = (database: string) => new pg.Client({ ...server, database });
+    const setup = session(server.database);
+    await setup.connect();
+    await setup.query('CREATE DATABASE race_a');
+    await setup.query('CREATE DATABASE race_b');
+    const first = await connectDatabase(target('race_a'), { egress: testEgress });
+    const second = await connectDatabase(target('race_b'), { egress: testEgress });
+    const holder = session('race_a');
+    await holder.connect();
+    try {
+      // The roles exist, their settings do not yet.
+      await migrate(
+        first,
+        target('race_a'),
+        migrations.filter((m) => m.version < '0003'),
+      );
+      await holder.query('BEGIN');
+      await holder.query('ALTER ROLE supabase_auth_admin SET search_path = auth');
+      const run = migrate(second, target('race_b'), migrations);
+      const settled = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      for (let waited = 0; ; waited += 50) {
+        const { rows } = await setup.query(
+          "SELECT 1 FROM pg_stat_activity WHERE datname = 'race_b' AND wait_event_type = 'Lock'",
+        );
+        if (rows.length > 0) break;
+        assert.ok(waited < 20_000, 'the second run never waited on the first one');
+        await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 50))]);
+      }
+      await holder.query('COMMIT');
+      const result = await run;
+      assert.equal(result.applied.length, migrations.length);
+    } finally {
+      await Promise.all([first.end(), second.end(), holder.end(), setup.end()]);
+      await server.stop();
     }
   });
 
