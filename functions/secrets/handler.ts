@@ -8,7 +8,9 @@
  * `dev.reconciler.supabase.secrets.ready`.
  *
  * Existing good keys are never regenerated; a Secret the user made is checked and never
- * written; the annotation `supabase.reconciler.dev/rotate-jwt-secret` rotates the JWT secret
+ * written; the reference operator's Secret is adopted only on the project's annotation
+ * `supabase.reconciler.dev/adopt-jwt-secret: strrl` (a Warning Event says clients need the
+ * re-signed API keys), and refused with a message naming the annotation without it; the annotation `supabase.reconciler.dev/rotate-jwt-secret` rotates the JWT secret
  * once per value. Components pick up new Secret content when deploy-components, next in the
  * chain, sees the hash of the keys they read change and rolls them.
  */
@@ -16,6 +18,7 @@ import type { ConditionType } from '../../shared/api/conditions.ts';
 import { parseEvent, type Accepts, type ReceivedEvent } from '../../shared/events/parse.ts';
 import { ACKNOWLEDGED_DELETE, CHAIN_EVENT } from '../../shared/events/types.ts';
 import { formatKey } from '../../shared/k8s/objects.ts';
+import type { EventRecorder } from '../../shared/k8s/events.ts';
 import type { SecretStore } from '../../shared/k8s/secrets.ts';
 import {
   failPermanently,
@@ -26,6 +29,7 @@ import {
   type PhaseTarget,
 } from '../../shared/reconcile/phase.ts';
 import type { ProjectStore } from '../../shared/reconcile/project-store.ts';
+import { ReconcilerError } from '../../shared/runtime/errors.ts';
 import {
   acknowledge,
   type EventHandler,
@@ -41,9 +45,16 @@ import {
 import type { Logger } from '../../shared/telemetry/logger.ts';
 import { planDashboardSecret, type DashboardSecretState } from './dashboard-secret.ts';
 import { ensureSecret, type EnsureResult } from './ensure-secret.ts';
-import { planJwtSecret } from './jwt-secret.ts';
+import { planJwtSecret, type JwtSecretState } from './jwt-secret.ts';
 import type { ProjectRef } from './ownership.ts';
-import { phaseMessage, secretsReadyMessage } from './status.ts';
+import {
+  adoptionMessage,
+  phaseMessage,
+  secretsReadyMessage,
+  secretsReadyReason,
+} from './status.ts';
+import { ADOPT_JWT_SECRET_ANNOTATION } from '../../shared/api/reference-operator.ts';
+import { API_GROUP_VERSION, KIND } from '../../shared/api/group-version.ts';
 import { REASON } from '../../shared/api/reasons.ts';
 
 /** The function's name (its Knative Service), the `source` of its replies. */
@@ -69,6 +80,8 @@ export interface SecretsDeps {
   readonly clock: () => Date;
   /** How long API keys live and how much validity an existing one must have left. */
   readonly policy: ApiKeyPolicy;
+  /** Records Kubernetes Events on the project (the adoption of another operator's Secret). */
+  readonly events: EventRecorder;
   /** The name replies come from (default `secrets`). */
   readonly functionName?: string;
 }
@@ -80,6 +93,45 @@ export interface SecretsDeps {
 export function rotationRequestOf(project: PhaseTarget['project']): string | undefined {
   const value = project.metadata.annotations?.[ROTATE_JWT_SECRET_ANNOTATION]?.trim();
   return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * The project's adoption request: the annotation's value, or undefined when absent or blank.
+ * @param project - the live project
+ */
+export function adoptionRequestOf(project: PhaseTarget['project']): string | undefined {
+  const value = project.metadata.annotations?.[ADOPT_JWT_SECRET_ANNOTATION]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * The Warning Event of the run that adopted another operator's Secret. Best effort: status
+ * says the same, so a failed Event is logged and never fails the phase.
+ */
+async function recordAdoption(
+  deps: SecretsDeps,
+  target: PhaseTarget,
+  jwt: JwtSecretState,
+  logger: Logger,
+): Promise<void> {
+  try {
+    await deps.events.record(
+      {
+        apiVersion: API_GROUP_VERSION,
+        kind: KIND,
+        namespace: target.key.namespace,
+        name: target.key.name,
+        uid: target.uid,
+      },
+      { type: 'Warning', reason: REASON.JwtSecretAdopted, message: adoptionMessage(jwt) },
+    );
+  } catch (error) {
+    if (!(error instanceof ReconcilerError)) throw error;
+    logger.warn(
+      { reason: REASON.JwtSecretAdopted, error: error.message },
+      'the Warning Event could not be recorded',
+    );
+  }
 }
 
 /** Logs what was written: Secret names and key names, never values. */
@@ -106,7 +158,12 @@ export async function reconcileSecrets(
   const target = await resolvePhaseTarget(event, deps.projects);
   if (!isPhaseTarget(target)) return target;
   const request = rotationRequestOf(target.project);
-  const project: ProjectRef = { key: target.key, uid: target.uid, rotationRequest: request };
+  const project: ProjectRef = {
+    key: target.key,
+    uid: target.uid,
+    rotationRequest: request,
+    adoptionRequest: adoptionRequestOf(target.project),
+  };
   const { namespace } = target.key;
   const now = deps.clock();
 
@@ -121,6 +178,10 @@ export async function reconcileSecrets(
     return failPermanently(deps.projects, target, SECRETS_CONDITION, jwt.error);
   }
   logWrite(logger, jwt);
+  if (jwt.written === 'replaced' && jwt.result.adoptedNow === true) {
+    logger.info({ secretName: jwt.result.name }, 'JWT Secret adopted from the reference operator');
+    await recordAdoption(deps, target, jwt.result, logger);
+  }
 
   const source = dashboardSecretSource(target.project);
   let dashboardState: DashboardSecretState | undefined;
@@ -150,7 +211,7 @@ export async function reconcileSecrets(
           type: SECRETS_CONDITION,
           status: 'True',
           observedGeneration: target.generation,
-          reason: REASON.KeysReady,
+          reason: secretsReadyReason(jwt.result),
           message: secretsReadyMessage(
             jwt.result,
             { source, ...(dashboardState ? { state: dashboardState } : {}) },

@@ -22,6 +22,7 @@ export const secrets = defineFunction({
       generator: cryptoKeyGenerator,
       clock: () => new Date(),
       policy: apiKeyPolicyOf(config.secrets),
+      events,
       functionName: config.functionName,
     });
   },

@@ -4,21 +4,31 @@
  * - ours: keep every good key, make only what is missing or broken (the API keys are
  *   re-signed only when they do not verify, or when the JWT secret is new), and rotate
  *   once per new value of the rotation annotation;
+ * - the reference operator's (recognised exactly, shared/secrets/reference-operator.ts):
+ *   adopted when the project carries the adoption annotation, else refused with a message
+ *   naming it;
  * - a user's: check it and either use it as it is or report what is wrong; never write it.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { formatKey } from '../../shared/k8s/objects.ts';
+import {
+  ADOPT_FROM_REFERENCE_OPERATOR,
+  ADOPT_JWT_SECRET_ANNOTATION,
+  REFERENCE_API_GROUP,
+} from '../../shared/api/reference-operator.ts';
 import type { SecretObject } from '../../shared/k8s/secrets.ts';
 import { ConflictError, PermanentError } from '../../shared/runtime/errors.ts';
 import { signApiKey, type ApiKeyPolicy } from '../../shared/secrets/api-keys.ts';
 import type { GeneratedKind, KeyGenerator } from '../../shared/secrets/generate.ts';
 import {
+  ADOPTED_FROM_ANNOTATION,
   generatedSecretLabels,
   JWT_SECRET_KEYS,
   jwtSecretName,
   ROTATED_FOR_ANNOTATION,
   type JwtSecretKey,
 } from '../../shared/secrets/names.ts';
+import { isReferenceJwtSecret, referenceOwnerOf } from '../../shared/secrets/reference-operator.ts';
 import type { Sensitive } from '../../shared/secrets/sensitive.ts';
 import {
   API_KEY_ROLE_OF,
@@ -37,6 +47,13 @@ export interface JwtSecretState {
   readonly managed: boolean;
   /** The rotation request the Secret was last rotated (or created) for. */
   readonly rotatedFor?: string | undefined;
+  /**
+   * Whose Secret it was before the reconciler adopted it (the adoption annotation's value,
+   * recorded on the Secret), until a rotation replaces every key.
+   */
+  readonly adoptedFrom?: string | undefined;
+  /** True only for the run that adopts it (the one that records the Event). */
+  readonly adoptedNow?: boolean;
 }
 
 /** What planning needs besides the Secret. */
@@ -76,6 +93,9 @@ export async function planJwtSecret(
         `Secret ${formatKey(existing.key)} still belongs to a deleted SupabaseProject of the same name; waiting for garbage collection`,
       );
     case 'foreign':
+      if (await isReferenceJwtSecret(existing, project.key.name)) {
+        return planReference(existing, context);
+      }
       return planForeign(existing, context);
   }
 }
@@ -142,11 +162,18 @@ async function planOwned(
     changedKeys.push(key);
   }
   const labels = { ...existing.labels, ...generatedSecretLabels(project.key.name) };
+  // A rotation replaces every key an adoption kept or re-signed: it is no longer news.
   const annotations = rotate
-    ? { ...existing.annotations, [ROTATED_FOR_ANNOTATION]: request }
+    ? withoutAdoption({ ...existing.annotations, [ROTATED_FOR_ANNOTATION]: request })
     : existing.annotations;
   const rotatedFor = rotate ? request : handled;
-  const result: JwtSecretState = { name: existing.key.name, managed: true, rotatedFor };
+  const adoptedFrom = annotations[ADOPTED_FROM_ANNOTATION];
+  const result: JwtSecretState = {
+    name: existing.key.name,
+    managed: true,
+    rotatedFor,
+    ...(adoptedFrom === undefined ? {} : { adoptedFrom }),
+  };
   if (changedKeys.length === 0 && isDeepStrictEqual(labels, existing.labels)) {
     return { kind: 'keep', result };
   }
@@ -187,5 +214,85 @@ async function planForeign(
       REASON.InvalidJwtSecret,
       `Secret ${formatKey(existing.key)} was not created by the reconciler, so it is used as it is and never changed, but it is not valid: ${describeKeyProblems(problems)}. Fix the Secret, or delete it to let the reconciler generate one.`,
     ),
+  };
+}
+
+function withoutAdoption(annotations: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(annotations).filter(([key]) => key !== ADOPTED_FROM_ANNOTATION),
+  );
+}
+
+/**
+ * The reference operator's Secret: adopted when the project asks for it, else refused with
+ * a message that says how to ask.
+ */
+async function planReference(
+  existing: SecretObject,
+  context: JwtPlanContext,
+): Promise<SecretPlan<JwtSecretState>> {
+  const request = context.project.adoptionRequest;
+  if (request === ADOPT_FROM_REFERENCE_OPERATOR) return planAdoption(existing, context);
+  const where = `Secret ${formatKey(existing.key)} was made by the reference operator (${REFERENCE_API_GROUP})`;
+  const how = `annotate the project with ${ADOPT_JWT_SECRET_ANNOTATION}=${ADOPT_FROM_REFERENCE_OPERATOR} to adopt it (the JWT secret is kept, anon-key and service-role-key are re-signed with its text, which Supabase Auth uses, so clients need the new keys), or delete the Secret to let the reconciler generate a new one`;
+  return {
+    kind: 'invalid',
+    error: new PermanentError(
+      REASON.JwtSecretAdoptionRequired,
+      request === undefined
+        ? `${where}; its anon-key and service-role-key are signed with the base64-decoded jwt-secret, which Supabase Auth, Storage and Realtime reject. To move it over, ${how}`
+        : `${where}, and the project's ${ADOPT_JWT_SECRET_ANNOTATION} is not "${ADOPT_FROM_REFERENCE_OPERATOR}", the only value it accepts; ${how}`,
+    ),
+  };
+}
+
+/**
+ * Takes over the reference operator's Secret: the JWT secret and postgres-meta's crypto key
+ * stay byte for byte; the API keys are signed again with the secret's text; Realtime's keys
+ * are generated; the reference's owner reference gives way to the project's; the Secret
+ * records where it came from. Written with the read resourceVersion, so a concurrent run
+ * re-plans and finds it ours.
+ */
+async function planAdoption(
+  existing: SecretObject,
+  { project, now, policy, generator }: JwtPlanContext,
+): Promise<SecretPlan<JwtSecretState>> {
+  const data = new Map(existing.data);
+  const secret = data.get(JWT_SECRET_KEYS.jwtSecret);
+  if (!secret) throw new Error('a recognised reference Secret has a jwt-secret');
+  const changedKeys: string[] = [];
+  for (const key of SIGNED_KEYS) {
+    data.set(key, await signApiKey(secret, API_KEY_ROLE_OF[key], now, policy.lifetimeSeconds));
+    changedKeys.push(key);
+  }
+  for (const [key, kind] of RANDOM_KEYS) {
+    if (data.has(key)) continue;
+    data.set(key, generator.generate(kind));
+    changedKeys.push(key);
+  }
+  const reference = referenceOwnerOf(existing, project.key.name);
+  const from = ADOPT_FROM_REFERENCE_OPERATOR;
+  return {
+    kind: 'replace',
+    draft: {
+      key: existing.key,
+      resourceVersion: existing.resourceVersion,
+      labels: { ...existing.labels, ...generatedSecretLabels(project.key.name) },
+      annotations: { ...existing.annotations, [ADOPTED_FROM_ANNOTATION]: from },
+      ownerReferences: [
+        ...existing.ownerReferences.filter((o) => o !== reference),
+        projectOwnerReference(project),
+      ],
+      type: existing.type,
+      data: Object.fromEntries(data),
+    },
+    changedKeys,
+    result: {
+      name: existing.key.name,
+      managed: true,
+      rotatedFor: existing.annotations[ROTATED_FOR_ANNOTATION],
+      adoptedFrom: from,
+      adoptedNow: true,
+    },
   };
 }

@@ -14,6 +14,11 @@ export interface ProjectRef {
   readonly uid: string;
   /** The value of the rotation annotation, when set (a request token, not a secret). */
   readonly rotationRequest?: string | undefined;
+  /**
+   * The value of the adoption annotation (shared/api ADOPT_JWT_SECRET_ANNOTATION), when set:
+   * whose `<project>-jwt` the user allows the reconciler to take over.
+   */
+  readonly adoptionRequest?: string | undefined;
 }
 
 /** How a Secret relates to the project. */

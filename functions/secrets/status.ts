@@ -3,6 +3,8 @@
  * the Secrets and the project (never from what this run happened to do), so a run that
  * changes nothing computes the same status and writes nothing (DESIGN.md rule 5).
  */
+import { REFERENCE_API_GROUP } from '../../shared/api/reference-operator.ts';
+import { REASON } from '../../shared/api/reasons.ts';
 import type { DashboardSecretSource } from '../../shared/secrets/names.ts';
 import type { DashboardSecretState } from './dashboard-secret.ts';
 import type { JwtSecretState } from './jwt-secret.ts';
@@ -40,7 +42,9 @@ export function secretsReadyMessage(
   request: string | undefined,
 ): string {
   const parts: string[] = [];
-  if (jwt.managed) {
+  if (jwt.managed && jwt.adoptedFrom !== undefined) {
+    parts.push(adoptionMessage(jwt));
+  } else if (jwt.managed) {
     parts.push(
       `Secret ${jwt.name} holds the JWT secret, the anon and service-role keys, the postgres-meta crypto key and Realtime's keys (generated and managed by the reconciler)`,
     );
@@ -75,4 +79,23 @@ export function phaseMessage(jwt: JwtSecretState, request: string | undefined): 
   return rotatedForCurrentRequest(jwt, request) && request !== undefined
     ? `Secrets ready (JWT secret rotated for request ${showRequest(request)}); deploying components`
     : 'Secrets ready; deploying components';
+}
+
+/**
+ * What adoption of another operator's `<project>-jwt` means for the user: said in
+ * SecretsReady for as long as the Secret records it, and in the Event of the run that adopts.
+ * @param jwt - the state of an adopted `<project>-jwt`
+ */
+export function adoptionMessage(jwt: JwtSecretState): string {
+  return `Secret ${jwt.name} was adopted from the reference operator (${REFERENCE_API_GROUP}, on request "${jwt.adoptedFrom ?? ''}"): its jwt-secret and pg-meta-crypto-key are kept, anon-key and service-role-key were signed again with the jwt-secret's text (the reference signed them with its base64-decoded bytes, which Supabase Auth, Storage and Realtime reject) and Realtime's keys were added; clients must use the new anon and service_role keys from Secret ${jwt.name} (the old ones no longer work)`;
+}
+
+/**
+ * The reason of SecretsReady=True.
+ * @param jwt - the state of `<project>-jwt`
+ */
+export function secretsReadyReason(
+  jwt: JwtSecretState,
+): typeof REASON.KeysReady | typeof REASON.JwtSecretAdopted {
+  return jwt.managed && jwt.adoptedFrom !== undefined ? REASON.JwtSecretAdopted : REASON.KeysReady;
 }

@@ -11,6 +11,7 @@ export * from './resource-names.ts';
 export * from './owned-env.ts';
 export * from './default-images.ts';
 export * from './enabled-components.ts';
+export * from './reference-operator.ts';
 export type * from './types.ts';
 export {
   SSL_MODES,

@@ -37,6 +37,8 @@ export const REASON = {
   InvalidPort: 'InvalidPort',
   /** The database Secret's `ca.crt` is not a PEM certificate. */
   InvalidCACertificate: 'InvalidCACertificate',
+  /** The SMTP Secret's `from` is not an email address. */
+  SmtpSenderInvalid: 'SmtpSenderInvalid',
 
   // --- PostgreSQLConnected and S3Connected (validate-deps) ---------------------------------
   /** The dependency answered with these credentials. */
@@ -93,6 +95,17 @@ export const REASON = {
   InvalidJwtSecret: 'InvalidJwtSecret',
   /** A provided dashboard Secret is unusable. */
   InvalidDashboardSecret: 'InvalidDashboardSecret',
+  /**
+   * SecretsReady=True (and a Warning Event when it happens): the reference operator's
+   * `<project>-jwt` was adopted on request; the JWT secret is kept, the API keys were re-signed,
+   * so clients need the new anon and service_role keys.
+   */
+  JwtSecretAdopted: 'JwtSecretAdopted',
+  /**
+   * `<project>-jwt` was made by the reference operator, and the project does not carry the
+   * annotation `supabase.reconciler.dev/adopt-jwt-secret: strrl` that allows taking it over.
+   */
+  JwtSecretAdoptionRequired: 'JwtSecretAdoptionRequired',
 
   // --- NetworkReady and <Component>Ready (deploy-components) -------------------------------
   /** Every enabled component's Service exists with its ports. */
@@ -193,4 +206,5 @@ export const SECRET_REASONS: ReadonlySet<string> = new Set<Reason>([
   REASON.SecretKeyEmpty,
   REASON.SecretNamespaceNotAllowed,
   REASON.InvalidPort,
+  REASON.SmtpSenderInvalid,
 ]);

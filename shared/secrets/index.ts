@@ -9,3 +9,4 @@ export * from './generate.ts';
 export * from './conventions.ts';
 export * from './api-keys.ts';
 export * from './validate.ts';
+export * from './reference-operator.ts';

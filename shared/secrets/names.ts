@@ -113,3 +113,10 @@ export const ROTATE_JWT_SECRET_ANNOTATION = 'supabase.reconciler.dev/rotate-jwt-
  * (the value of ROTATE_JWT_SECRET_ANNOTATION), so the same value never rotates twice.
  */
 export const ROTATED_FOR_ANNOTATION = 'supabase.reconciler.dev/rotated-for';
+
+/**
+ * Annotation on the Secret `<project>-jwt` recording that it was adopted from another
+ * operator (the value of shared/api ADOPT_JWT_SECRET_ANNOTATION it was adopted for), so that
+ * status keeps saying that the API keys were re-signed until a rotation replaces them all.
+ */
+export const ADOPTED_FROM_ANNOTATION = 'supabase.reconciler.dev/adopted-from';

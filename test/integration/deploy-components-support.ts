@@ -77,6 +77,7 @@ export async function runSecrets(namespace: string, name = 'demo'): Promise<void
     {
       projects: kubeProjectStore(kubeOptions()),
       secrets: kubeSecretStore(kubeOptions()),
+      events: kubeEventRecorder({ ...kubeOptions(), component: 'secrets' }),
       generator: cryptoKeyGenerator,
       clock: () => new Date(),
       policy: DEFAULT_API_KEY_POLICY,

@@ -9,6 +9,7 @@ import { createProject as createFixtureProject, readProject } from '../fixtures/
 import { API_GROUP, API_VERSION, PLURAL } from '../../shared/api/index.ts';
 import type { ChainEvent } from '../../shared/events/parse.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
+import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { kubeSecretStore, type SecretObject, type SecretStore } from '../../shared/k8s/secrets.ts';
 import {
   kubeProjectStore,
@@ -150,6 +151,7 @@ export function testDeps(overrides: Partial<SecretsDeps> = {}): TestDeps {
           return replaced;
         },
       },
+      events: kubeEventRecorder({ ...kubeOptions(), component: 'secrets' }),
       generator,
       clock: () => new Date(),
       policy: DEFAULT_API_KEY_POLICY,
