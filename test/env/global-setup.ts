@@ -44,15 +44,18 @@ export async function globalSetup(): Promise<void> {
     repoRoot,
     workDir,
     crds: [supabaseProjectCrd()],
+    // The least-privilege test reads which function called what (by User-Agent).
+    kube: { auditLog: true },
   });
   servers = started;
   const { kube, cluster, postgres, s3 } = started;
   const state: EnvironmentState = {
-    kube: part(kube, ({ server, caPem, adminToken, kubeconfigPath }) => ({
+    kube: part(kube, ({ server, caPem, adminToken, kubeconfigPath, auditLogPath }) => ({
       server,
       caPem,
       adminToken,
       kubeconfigPath,
+      auditLogPath,
     })),
     cluster: part(cluster, ({ nodeNames }) => ({ nodeNames })),
     postgres: part(postgres, ({ host, port, user, password, database }) => ({

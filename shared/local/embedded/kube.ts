@@ -21,6 +21,11 @@ export interface KubeConnection {
   readonly adminToken: string;
   /** A kubeconfig file for the administrator, usable by any client and by kubectl. */
   readonly kubeconfigPath: string;
+  /**
+   * The audit log (JSON lines, level Metadata, the administrator's requests only), when
+   * started with `auditLog` (the tests: which function called what, by its User-Agent).
+   */
+  readonly auditLogPath?: string | undefined;
 }
 
 /**
@@ -56,6 +61,12 @@ export interface StartKubeOptions {
   readonly clusterName?: string;
   /** The administrator's user name (`test-admin` by default). */
   readonly adminUser?: string;
+  /**
+   * Write an audit log of the administrator's requests (off by default: `npm start` has no
+   * reader for it). Level Metadata, one line per completed request: who, verb, resource,
+   * namespace, User-Agent and response code, never a body.
+   */
+  readonly auditLog?: boolean;
 }
 
 /**
@@ -78,6 +89,7 @@ export async function startKube(
     const api = await startApiServer(assetsDir, workDir, etcd.url, {
       clusterName: options.clusterName ?? 'test',
       adminUser: options.adminUser ?? 'test-admin',
+      auditLog: options.auditLog ?? false,
     });
     let apiServer = api.process;
     return {
@@ -175,6 +187,8 @@ async function startApiServer(
     { mode: 0o600 },
   );
 
+  const audit = names.auditLog ? await auditFlags(workDir, names.adminUser) : undefined;
+
   const port = await freePort();
   const server = `https://127.0.0.1:${port}`;
   const launch = (): ManagedProcess =>
@@ -199,6 +213,7 @@ async function startApiServer(
         // The ServiceAccount admission plugin stays on, as in a real cluster: the
         // controller-manager creates each namespace's `default` ServiceAccount, and Pods get it.
         '--v=1',
+        ...(audit?.flags ?? []),
       ],
       join(workDir, 'kube-apiserver.log'),
     );
@@ -253,7 +268,7 @@ async function startApiServer(
     }),
   ]);
   return {
-    connection: { server, caPem, adminToken, kubeconfigPath },
+    connection: { server, caPem, adminToken, kubeconfigPath, auditLogPath: audit?.path },
     controlPlane: {
       caPath: certFile,
       serviceAccountKeyPath: saKey,
@@ -274,6 +289,33 @@ async function startApiServer(
       );
       return again;
     },
+  };
+}
+
+/**
+ * The audit policy and flags of an audit log of `user`'s requests. Only that user: the
+ * controllers and kwok make far more requests than the tests, and nobody reads them. Only the
+ * ResponseComplete stage, at level Metadata (no bodies: Secrets stay out of the log), written
+ * before the response (the default blocking mode), so a test reads its requests at once.
+ */
+async function auditFlags(
+  workDir: string,
+  user: string,
+): Promise<{ readonly path: string; readonly flags: readonly string[] }> {
+  const policyPath = join(workDir, 'audit-policy.yaml');
+  const path = join(workDir, 'audit.log');
+  await writeFile(
+    policyPath,
+    stringify({
+      apiVersion: 'audit.k8s.io/v1',
+      kind: 'Policy',
+      omitStages: ['RequestReceived'],
+      rules: [{ level: 'Metadata', users: [user] }, { level: 'None' }],
+    }),
+  );
+  return {
+    path,
+    flags: [`--audit-policy-file=${policyPath}`, `--audit-log-path=${path}`],
   };
 }
 
