@@ -8,6 +8,7 @@ import { parseConfig, type FunctionConfig } from '../config/runtime-config.ts';
 import type { ConfigSchema, Environment } from '../config/settings.ts';
 import { createLogger, describeError, type Logger } from '../telemetry/logger.ts';
 import { startTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
+import { functionUserAgent } from '../k8s/client.ts';
 import { readServiceAccountIssuer } from '../k8s/service-account-issuer.ts';
 import { createFunctionApp } from './app.ts';
 import { brokerAuthenticator } from './authenticate.ts';
@@ -116,7 +117,8 @@ export async function runFunction<S extends ConfigSchema = ConfigSchema>(
           audience: config.auth.audience,
           subjects: config.auth.subjects,
           issuer: config.auth.issuer,
-          loadIssuer: () => readServiceAccountIssuer(),
+          loadIssuer: () =>
+            readServiceAccountIssuer({ userAgent: functionUserAgent(config.functionName) }),
         })
       : undefined;
     const fn = createFunctionApp({
