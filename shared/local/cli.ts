@@ -6,11 +6,13 @@
  *   supabase-reconciler status [--kubeconfig <file>]
  *   supabase-reconciler trace <namespace>/<name> [--kubeconfig <file>]
  *   supabase-reconciler function <name>
+ *   supabase-reconciler migrate-from-strrl [--kubeconfig <file>] [--namespace <ns>]... [--apply]
  *
  * `run` reconciles the cluster of the kubeconfig (flag, KUBECONFIG, ~/.kube/config); with
  * none, it starts the embedded environment (embedded/) and reconciles its demo project.
  * `function` runs one function alone, as its Knative Service does (the container image's
- * `args: ["function", "<name>"]`), configured by the environment only.
+ * `args: ["function", "<name>"]`), configured by the environment only. `migrate-from-strrl`
+ * moves STRRL/supabase-operator projects over (shared/migrate/command.ts).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,6 +41,7 @@ const USAGE = `usage:
   supabase-reconciler status [--kubeconfig <file>]
   supabase-reconciler trace <namespace>/<name> [--kubeconfig <file>]
   supabase-reconciler function <name>
+  supabase-reconciler migrate-from-strrl [--kubeconfig <file>] [--namespace <ns>]... [--apply]
 `;
 
 /**
@@ -62,6 +65,7 @@ export async function runCli(
         namespace: { type: 'string', multiple: true },
         port: { type: 'string' },
         'resync-interval': { type: 'string' },
+        apply: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -76,6 +80,9 @@ export async function runCli(
   }
   const [command = 'run', target, ...extra] = positionals;
   if (command === 'function') return runOne(functions, target, extra, values, io);
+  if (command === 'migrate-from-strrl' && target === undefined) {
+    return runMigrateFromStrrl(values, io);
+  }
   if (extra.length > 0 || (command !== 'trace' && target !== undefined)) {
     io.err(
       `supabase-reconciler: unexpected arguments: ${positionals.slice(1).join(' ')}\n${USAGE}`,
@@ -256,4 +263,24 @@ async function traceOf(
   }
   io.out(renderWaterfall(traceId, await readTrace(join(stateDir, 'spans'), traceId)));
   return 0;
+}
+
+async function runMigrateFromStrrl(
+  values: { readonly kubeconfig?: string; readonly namespace?: string[]; readonly apply?: boolean },
+  io: CliIo,
+): Promise<number> {
+  try {
+    // Loaded on use: `function <name>` starts through this file too, and must not pay for it.
+    const { migrateFromStrrl } = await import('../migrate/command.ts');
+    const { kubeMigrationCluster } = await import('../migrate/kube.ts');
+    const cluster = await kubeMigrationCluster(values.kubeconfig);
+    return await migrateFromStrrl(
+      cluster,
+      { apply: values.apply === true, namespaces: values.namespace ?? [] },
+      io,
+    );
+  } catch (error) {
+    io.err(`supabase-reconciler: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
 }
