@@ -522,7 +522,7 @@ describe('finalize', () => {
         assert.equal((error as { code?: number }).code, 422);
         assert.match(
           String((error as { body?: unknown }).body),
-          /spec\.database\.deletionPolicy: Unsupported value: \\"Destroy\\": supported values: \\"Retain\\", \\"Delete\\"/,
+          /spec\.database\.deletionPolicy: Invalid value: \\"Destroy\\": deletionPolicy must be one of: Retain, Delete/,
         );
         return true;
       },
