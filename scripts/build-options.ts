@@ -28,6 +28,10 @@ export const SHARED_BUILD_OPTIONS = {
   platform: 'node',
   format: 'esm',
   target: 'node24',
+  // ESM builds first: a CommonJS package imported with import() in a split bundle exposes only
+  // `default` (found by test/build/build.test.ts: the S3 SDK's S3Client came out undefined),
+  // whereas its ESM build keeps the named exports; ESM builds also tree-shake better.
+  mainFields: ['module', 'main'],
   minifyWhitespace: true,
   legalComments: 'none',
   logLevel: 'warning',

@@ -26,7 +26,7 @@
  * Usage: node scripts/build.ts [--outdir <dir>]
  */
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build, type Metafile, type Plugin } from 'esbuild';
@@ -241,21 +241,27 @@ async function copyFiles(from: string, to: string): Promise<void> {
   }
 }
 
-/** Bytes of each entry with the chunks it imports statically (what node reads to start it). */
-export function startBytes(metafile: Metafile, outdir: string): Record<string, number> {
+/**
+ * Bytes node reads to start each entry (cli.mjs and the function bundles): the entry, the
+ * chunk it imports (dynamically, after turning the compile cache on), and every chunk those
+ * import statically; not what loads on first use.
+ */
+export function startBytes(result: BuildResult): Record<string, number> {
+  const { metafile, outdir } = result;
+  const key = (file: string): string => relative(process.cwd(), file);
   const sizes: Record<string, number> = {};
-  for (const [file, output] of Object.entries(metafile.outputs)) {
-    if (!output.entryPoint) continue;
+  for (const entry of [result.cli, ...Object.values(result.functions)]) {
     const seen = new Set<string>();
-    const visit = (path: string): void => {
+    const visit = (path: string, isEntry: boolean): void => {
       if (seen.has(path)) return;
       seen.add(path);
       for (const imported of metafile.outputs[path]?.imports ?? []) {
-        if (imported.kind === 'import-statement' && !imported.external) visit(imported.path);
+        if (!imported.external && (isEntry || imported.kind === 'import-statement'))
+          visit(imported.path, false);
       }
     };
-    visit(file);
-    sizes[basename(relative(outdir, file))] = [...seen].reduce(
+    visit(key(entry), true);
+    sizes[relative(outdir, entry)] = [...seen].reduce(
       (sum, path) => sum + (metafile.outputs[path]?.bytes ?? 0),
       0,
     );

@@ -7,30 +7,18 @@
  *
  * Usage: node bench/coldstart/run.ts [rounds=11]
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HTTP, CloudEvent } from 'cloudevents';
-import { freePort } from '../../test/env/ports.ts';
 import { startOtlpReceiver } from '../../test/env/otlp-receiver.ts';
 import { buildBundles } from './build.ts';
+import { interleave, median, table, timeToAnswer, type Start } from './measure.ts';
 
 const rounds = Number(process.argv[2] ?? 11);
 const bundles = await buildBundles();
 const receiver = await startOtlpReceiver();
 const cacheRoot = mkdtempSync(join(tmpdir(), 'sbr-coldstart-'));
-
-interface Variant {
-  readonly name: string;
-  readonly bundle: string;
-  readonly compileCache: boolean;
-}
-const variants: Variant[] = Object.entries(bundles).flatMap(([name, bundle]) => [
-  { name, bundle, compileCache: false },
-  { name: `${name}+cache`, bundle, compileCache: true },
-]);
 
 const event = new CloudEvent({
   type: 'dev.reconciler.supabase.bench',
@@ -40,88 +28,50 @@ const event = new CloudEvent({
 });
 const message = HTTP.binary(event);
 
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-  return kb / 1024;
+/** POSTs the event; answered when the reply is a 200. */
+async function postEvent(name: string, port: number): Promise<boolean> {
+  const res = await fetch(`http://127.0.0.1:${port}/`, {
+    method: 'POST',
+    headers: message.headers as Record<string, string>,
+    body: message.body as string,
+  });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`${name} answered ${res.status}`);
+  return true;
 }
 
-/** Starts the variant, POSTs the event until it is answered; returns ms and RSS. */
-async function measure(variant: Variant): Promise<{ ms: number; rss: number }> {
-  const port = await freePort();
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    FUNCTION_NAME: 'echo',
-    PORT: String(port),
-    LOG_LEVEL: 'warn',
-    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-    OTEL_LOGS_EXPORTER: 'none',
-    NODE_COMPILE_CACHE: variant.compileCache ? join(cacheRoot, variant.name) : undefined,
-  };
-  if (!variant.compileCache) delete env.NODE_COMPILE_CACHE;
-  const began = performance.now();
-  const child = spawn(process.execPath, [variant.bundle], { env, stdio: 'ignore' });
-  const exited = once(child, 'exit');
-  for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/`, {
-        method: 'POST',
-        headers: message.headers as Record<string, string>,
-        body: message.body as string,
-      });
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`${variant.name} answered ${res.status}`);
-      break;
-    } catch (error) {
-      if (error instanceof Error && error.message.includes('answered')) throw error;
-      if (child.exitCode !== null)
-        throw new Error(`${variant.name} exited ${child.exitCode}`, { cause: error });
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-  }
-  const ms = performance.now() - began;
-  const rss = rssMiB(child.pid!);
-  child.kill('SIGTERM');
-  await exited;
-  return { ms, rss };
-}
-
-const results = new Map<string, { ms: number[]; rss: number[] }>(
-  variants.map((v) => [v.name, { ms: [], rss: [] }]),
+const variants: Start[] = Object.entries(bundles).flatMap(([name, bundle]) =>
+  [false, true].map((compileCache) => {
+    const label = compileCache ? `${name}+cache` : name;
+    return {
+      name: label,
+      args: [bundle],
+      env: {
+        ...process.env,
+        FUNCTION_NAME: 'echo',
+        LOG_LEVEL: 'warn',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_LOGS_EXPORTER: 'none',
+        NODE_COMPILE_CACHE: compileCache ? join(cacheRoot, label) : undefined,
+      },
+      attempt: (port: number) => postEvent(label, port),
+    };
+  }),
 );
-for (let round = 0; round <= rounds; round++) {
-  for (const variant of variants) {
-    const { ms, rss } = await measure(variant);
-    if (round === 0) continue;
-    results.get(variant.name)!.ms.push(ms);
-    results.get(variant.name)!.rss.push(rss);
-  }
-}
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
+const results = await interleave(variants, rounds);
 console.log(`node ${process.version}, ${rounds} counted rounds (+1 warm-up), interleaved`);
-console.log('| variant | min / median / max ms | RSS MiB (median) |');
-console.log('| --- | --- | --- |');
-const medians: Record<string, number> = {};
-for (const [name, r] of results) {
-  medians[name] = median(r.ms);
-  console.log(
-    `| ${name} | ${Math.min(...r.ms).toFixed(0)} / **${median(r.ms).toFixed(0)}** / ${Math.max(...r.ms).toFixed(0)} | ${median(r.rss).toFixed(1)} |`,
-  );
-}
+process.stdout.write(table(results));
+const medians = Object.fromEntries([...results].map(([name, r]) => [name, median(r.ms)]));
 for (const suffix of ['', '+cache'])
   console.log(
-    `nodesdk/lean${suffix}: ${(medians[`nodesdk${suffix}`]! / medians[`lean${suffix}`]!).toFixed(2)}x`,
+    `nodesdk/lean${suffix}: ${((medians[`nodesdk${suffix}`] ?? 0) / (medians[`lean${suffix}`] ?? 1)).toFixed(2)}x`,
   );
 
 // Verification: the spans one event produces, flushed by SIGTERM, per variant.
-for (const variant of variants.filter((v) => !v.compileCache)) {
+for (const variant of variants.filter((v) => !v.name.endsWith('+cache'))) {
   const before = receiver.spans.length;
-  await measure(variant);
+  await timeToAnswer(variant);
   await new Promise((resolve) => setTimeout(resolve, 200));
   const spans = receiver.spans.slice(before);
   const scopes = [...new Set(spans.map((s) => s.scope))].sort();
