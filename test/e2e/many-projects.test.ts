@@ -5,18 +5,12 @@
  * converged) and a spec change of one project starts a chain for that project only, leaving
  * every other project unwritten.
  *
- * How many: the issue asks for 50; this runs 16 in 4 namespaces. Measured on the 2-core
- * machine the suite runs on (sharing the kube-apiserver, controllers, kwok and PostgreSQL with
- * other test files; load average about 7 while measuring), from the first creation:
- *   - 12 in 3 namespaces: all Running after 21 s, the whole test 35 s;
- *   - 16 in 4 namespaces: all Running after 36 s, the whole test 56 s;
- *   - 24 in 4 namespaces: all Running after 55 s, the whole test 94 s (too near the 2-minute
- *     test timeout);
- *   - 50 in 5 namespaces (350 Deployments and their fake Pods): not all Running after 110 s.
- *   - 50 in 5 namespaces, this file alone with a 7-minute timeout: still not all Running after
- *     6 minutes, so 50 is not merely slower: something limits it (unexplained yet; the issue
- *     stays open for it).
- * 16 leaves the test half of its timeout as a margin for a loaded machine.
+ * 50 projects in 5 namespaces (350 Deployments and their kwok Pods), as the issue asks. Two
+ * bugs kept 50 from converging and were fixed: the test cluster's Service range was a /24 (254
+ * Services; 7 per project: 'failed to allocate a serviceIP: range is full', deploy-components
+ * answered 503 until the broker gave up), and two databases' migrations collided on a role's
+ * server-wide settings (init-db now tries again). The waits are generous: the e2e stage runs
+ * two files at once on a 2-core machine.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -48,8 +42,8 @@ import {
   waitForProject,
 } from './support.ts';
 
-const NAMESPACES = 4;
-const PER_NAMESPACE = 4;
+const NAMESPACES = 5;
+const PER_NAMESPACE = 10;
 const PROJECTS = NAMESPACES * PER_NAMESPACE;
 
 let namespaces: string[];
@@ -106,73 +100,77 @@ const EVERY_CONDITION = [
   ...Object.values(COMPONENT_READY_CONDITIONS),
 ];
 
-test(`${PROJECTS} projects at once in ${NAMESPACES} namespaces: all Running, nothing lost, no chain without a change`, async () => {
-  const started = Date.now();
-  const projects = namespaces.flatMap((namespace) =>
-    Array.from({ length: PER_NAMESPACE }, (_, i) => ({ namespace, name: `p${i}` })),
-  );
-  await Promise.all(projects.map((p) => createOnTestServers(p.namespace, p.name)));
-  const running = await Promise.all(
-    projects.map((p) => waitForProject(p.namespace, p.name, isRunningAndReady, 110_000)),
-  );
-  console.log(`${PROJECTS} projects Running ${Date.now() - started} ms after the first creation`);
-  for (const p of projects) await waitForChainsToEnd(local.lines, p.namespace, p.name);
-
-  const settled = new Map<string, LiveProject>();
-  for (const [i, p] of projects.entries()) {
-    const project = (await readProject(p.namespace, p.name))!;
-    settled.set(`${p.namespace}/${p.name}`, project);
-    const status = project.status!;
-    const where = `${p.namespace}/${p.name}`;
-    assert.equal(project.metadata.uid, running[i]!.metadata.uid);
-    assert.ok(isRunningAndReady(project), `${where}: ${JSON.stringify(status)}`);
-    assert.equal(status.componentsReady, '7/7', where);
-    for (const type of EVERY_CONDITION) {
-      const condition = status.conditions?.find((c) => c.type === type);
-      const seen = `${where} ${type}: ${JSON.stringify(condition)}`;
-      assert.equal(condition?.observedGeneration, 1, seen);
-      const healthy = type === 'Degraded' || type === 'Progressing' ? 'False' : 'True';
-      assert.equal(condition.status, healthy, seen);
-    }
-    assert.equal(status.dependencies?.postgresql?.connected, true, where);
-    assert.equal(status.dependencies.s3?.connected, true, where);
-    assert.ok(status.lastReconcileTime, where);
-    // One chain per project, the one status.lastTraceId names.
-    assert.deepEqual(chainTraces(local.lines, p.namespace, p.name), [status.lastTraceId], where);
-  }
-
-  // A resync tick finds every project converged and requests nothing.
-  const { traceparent, traceId } = newTraceparent();
-  local.runtime.broker.publish(
-    new CloudEvent({
-      type: PING_EVENT,
-      source: '/apis/v1/namespaces/supabase-reconciler/pingsources/resync',
-      traceparent,
-    }),
-  );
-  const [tick] = await waitForProcessSpans((id) => local.spans(id), traceId, 1);
-  assert.equal(tick?.attributes['reconciler.resync.listed'], PROJECTS, JSON.stringify(tick));
-  assert.equal(tick.attributes['reconciler.resync.emitted'], 0, JSON.stringify(tick));
-
-  // A spec change of one project: a chain for that project, none for the others.
-  const changed = projects[0]!;
-  await patchProject(changed.namespace, changed.name, { spec: { meta: { replicas: 2 } } });
-  await waitForProject(
-    changed.namespace,
-    changed.name,
-    (p) => p.metadata.generation === 2 && isRunningAndReady(p),
-  );
-  await waitForChainsToEnd(local.lines, changed.namespace, changed.name);
-  assert.equal(chainTraces(local.lines, changed.namespace, changed.name).length >= 2, true);
-  for (const p of projects.slice(1)) {
-    const where = `${p.namespace}/${p.name}`;
-    assert.equal(chainTraces(local.lines, p.namespace, p.name).length, 1, where);
-    const now = await readProject(p.namespace, p.name);
-    assert.equal(
-      now?.metadata.resourceVersion,
-      settled.get(where)?.metadata.resourceVersion,
-      `${where} was not written`,
+test(
+  `${PROJECTS} projects at once in ${NAMESPACES} namespaces: all Running, nothing lost, no chain without a change`,
+  { timeout: 480_000 },
+  async () => {
+    const started = Date.now();
+    const projects = namespaces.flatMap((namespace) =>
+      Array.from({ length: PER_NAMESPACE }, (_, i) => ({ namespace, name: `p${i}` })),
     );
-  }
-  console.log(`done ${Date.now() - started} ms after the first creation`);
-});
+    await Promise.all(projects.map((p) => createOnTestServers(p.namespace, p.name)));
+    const running = await Promise.all(
+      projects.map((p) => waitForProject(p.namespace, p.name, isRunningAndReady, 360_000)),
+    );
+    console.log(`${PROJECTS} projects Running ${Date.now() - started} ms after the first creation`);
+    for (const p of projects) await waitForChainsToEnd(local.lines, p.namespace, p.name);
+
+    const settled = new Map<string, LiveProject>();
+    for (const [i, p] of projects.entries()) {
+      const project = (await readProject(p.namespace, p.name))!;
+      settled.set(`${p.namespace}/${p.name}`, project);
+      const status = project.status!;
+      const where = `${p.namespace}/${p.name}`;
+      assert.equal(project.metadata.uid, running[i]!.metadata.uid);
+      assert.ok(isRunningAndReady(project), `${where}: ${JSON.stringify(status)}`);
+      assert.equal(status.componentsReady, '7/7', where);
+      for (const type of EVERY_CONDITION) {
+        const condition = status.conditions?.find((c) => c.type === type);
+        const seen = `${where} ${type}: ${JSON.stringify(condition)}`;
+        assert.equal(condition?.observedGeneration, 1, seen);
+        const healthy = type === 'Degraded' || type === 'Progressing' ? 'False' : 'True';
+        assert.equal(condition.status, healthy, seen);
+      }
+      assert.equal(status.dependencies?.postgresql?.connected, true, where);
+      assert.equal(status.dependencies.s3?.connected, true, where);
+      assert.ok(status.lastReconcileTime, where);
+      // One chain per project, the one status.lastTraceId names.
+      assert.deepEqual(chainTraces(local.lines, p.namespace, p.name), [status.lastTraceId], where);
+    }
+
+    // A resync tick finds every project converged and requests nothing.
+    const { traceparent, traceId } = newTraceparent();
+    local.runtime.broker.publish(
+      new CloudEvent({
+        type: PING_EVENT,
+        source: '/apis/v1/namespaces/supabase-reconciler/pingsources/resync',
+        traceparent,
+      }),
+    );
+    const [tick] = await waitForProcessSpans((id) => local.spans(id), traceId, 1);
+    assert.equal(tick?.attributes['reconciler.resync.listed'], PROJECTS, JSON.stringify(tick));
+    assert.equal(tick.attributes['reconciler.resync.emitted'], 0, JSON.stringify(tick));
+
+    // A spec change of one project: a chain for that project, none for the others.
+    const changed = projects[0]!;
+    await patchProject(changed.namespace, changed.name, { spec: { meta: { replicas: 2 } } });
+    await waitForProject(
+      changed.namespace,
+      changed.name,
+      (p) => p.metadata.generation === 2 && isRunningAndReady(p),
+    );
+    await waitForChainsToEnd(local.lines, changed.namespace, changed.name);
+    assert.equal(chainTraces(local.lines, changed.namespace, changed.name).length >= 2, true);
+    for (const p of projects.slice(1)) {
+      const where = `${p.namespace}/${p.name}`;
+      assert.equal(chainTraces(local.lines, p.namespace, p.name).length, 1, where);
+      const now = await readProject(p.namespace, p.name);
+      assert.equal(
+        now?.metadata.resourceVersion,
+        settled.get(where)?.metadata.resourceVersion,
+        `${where} was not written`,
+      );
+    }
+    console.log(`done ${Date.now() - started} ms after the first creation`);
+  },
+);
