@@ -66,15 +66,31 @@ test('without Go, the controllers and kwok parts say what to install or set', as
   assert.match(kwok.stderr, /kwok-stages\.yaml/);
 });
 
-test('the controllers and kwok are taken from KUBEBUILDER_ASSETS when it holds them', async () => {
+test('without Go, the kubectl and knative-crds parts (deploy/ tests) say what to install or set', async () => {
+  const kubectl = await withoutGo('kubectl');
+  assert.equal(kubectl.code, 1);
+  assert.match(kubectl.stderr, /needs kubectl v1\.36\.\d+/);
+  assert.match(kubectl.stderr, /Install Go >= 1\.\d+/);
+  assert.match(kubectl.stderr, /into the directory named by KUBEBUILDER_ASSETS/);
+
+  const crds = await withoutGo('knative-crds');
+  assert.equal(crds.code, 1);
+  assert.match(
+    crds.stderr,
+    /needs the Knative Serving v0\.\d+\.\d+ and Eventing v0\.\d+\.\d+ CRDs/,
+  );
+  assert.match(crds.stderr, /eventing-pingsource\.yaml/);
+});
+
+test('the controllers, kwok and kubectl are taken from KUBEBUILDER_ASSETS when it holds them', async () => {
   const assets = await mkdtemp(join(tmpdir(), 'sbr-assets-'));
-  for (const bin of ['kube-controller-manager', 'kube-scheduler', 'kwok']) {
+  for (const bin of ['kube-controller-manager', 'kube-scheduler', 'kwok', 'kubectl']) {
     await writeFile(join(assets, bin), '', { mode: 0o755 });
   }
   await writeFile(join(assets, 'kwok-stages.yaml'), '');
   const env = { PATH: await pathWithoutGo(), HOME: tmpdir(), KUBEBUILDER_ASSETS: assets };
   const bash = (await run('bash', ['-c', 'command -v bash'])).stdout.trim();
-  for (const part of ['controllers', 'kwok']) {
+  for (const part of ['controllers', 'kwok', 'kubectl']) {
     const { stdout } = await run(bash, [script, part], { env });
     assert.equal(stdout.trim(), assets);
   }
