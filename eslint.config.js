@@ -1,5 +1,5 @@
 // ESLint flat config: typescript-eslint strict + type-checked rules, plus the module
-// boundaries of DESIGN.md enforced as lint errors rather than left to review.
+// boundaries of docs/architecture.md enforced as lint errors rather than left to review.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

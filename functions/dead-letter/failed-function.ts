@@ -1,7 +1,7 @@
 /**
  * Which of the reconciler's functions gave up on a dead-lettered event: the subscriber the
  * broker names in `knativeerrordest` when that is one of ours, else the function that consumes
- * the event's type (the Triggers' routing, DESIGN.md "The flow").
+ * the event's type (the Triggers' routing, docs/architecture.md "The chain").
  */
 import type { ReceivedEvent } from '../../shared/events/parse.ts';
 import { CHAIN_EVENT, type ChainEventType } from '../../shared/events/types.ts';

@@ -208,7 +208,7 @@ function chainOutcome(
  * Whether a chain event still has the end of a reconciliation to record: the chain runs
  * (Progressing True), or it ended after the last recorded end (a Deployment event may finish
  * it before its components.deployed arrives). A copy of the event delivered again after that
- * moves nothing (DESIGN.md rules 4 and 5).
+ * moves nothing (docs/architecture.md rules 4 and 5).
  */
 function endOfChainUnrecorded(status: SupabaseProjectStatus): boolean {
   const progressing = findCondition(status.conditions, 'Progressing');

@@ -1,7 +1,7 @@
 /**
  * What the secrets phase says in status when it succeeds. Derived only from the state of
  * the Secrets and the project (never from what this run happened to do), so a run that
- * changes nothing computes the same status and writes nothing (DESIGN.md rule 5).
+ * changes nothing computes the same status and writes nothing (docs/architecture.md rule 5).
  */
 import { REFERENCE_API_GROUP } from '../../shared/api/reference-operator.ts';
 import { REASON } from '../../shared/api/reasons.ts';

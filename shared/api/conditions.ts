@@ -1,6 +1,6 @@
 /**
- * Condition types a SupabaseProject carries in `status.conditions` (DESIGN.md "Phases and
- * conditions"). Every one is maintained by some phase; none is a placeholder.
+ * Condition types a SupabaseProject carries in `status.conditions` (docs/architecture.md "The
+ * resource"). Every one is maintained by some phase; none is a placeholder.
  */
 import type { ComponentName } from './components.ts';
 

@@ -1,5 +1,5 @@
 /**
- * `status.phase` values (DESIGN.md "Phases and conditions"). The phase is a summary for
+ * `status.phase` values (docs/architecture.md "The resource"). The phase is a summary for
  * people; code decides on conditions.
  */
 

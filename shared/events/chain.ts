@@ -24,7 +24,7 @@ export interface ChainEventInput {
   readonly tracestate?: string | undefined;
   /** The trace id of the chain the sender saw under way (reconcile requests only). */
   readonly runningTrace?: string | undefined;
-  /** Informational payload; receivers never decide on it (DESIGN.md rule 1). */
+  /** Informational payload; receivers never decide on it (docs/architecture.md rule 1). */
   readonly data?: Readonly<Record<string, unknown>>;
 }
 

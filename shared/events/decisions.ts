@@ -1,5 +1,5 @@
 /**
- * The decisions every function makes on an event before doing any work (DESIGN.md rules
+ * The decisions every function makes on an event before doing any work (docs/architecture.md rules
  * 1-3): is the event about the object that exists now, and does an update start anything.
  */
 import { ROTATE_JWT_SECRET_ANNOTATION } from '../secrets/names.ts';
@@ -78,7 +78,7 @@ export interface LiveIdentity {
 export type Freshness = 'current' | 'gone' | 'foreign' | 'superseded';
 
 /**
- * Compares an event's identity with the live object (DESIGN.md rule 2).
+ * Compares an event's identity with the live object (docs/architecture.md rule 2).
  * - `gone`: the object no longer exists;
  * - `foreign`: the uid differs: the object was deleted and created again under the name;
  * - `superseded`: the object's generation is newer: a newer chain is (or will be) running;

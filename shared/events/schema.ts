@@ -2,7 +2,8 @@
  * The shapes of event data the reconciler relies on, checked with TypeBox so that a
  * malformed event is refused with a message naming the field, not a TypeError later.
  * Only what the decisions of shared/events read is required: functions re-read the live
- * object before acting (DESIGN.md rule 1), so the rest of the object is not trusted anyway.
+ * object before acting (docs/architecture.md rule 1), so the rest of the object is not
+ * trusted anyway.
  */
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';

@@ -3,7 +3,7 @@
  *
  * - ApiServerSource: `/apis/<group>/<version>/namespaces/<ns>/<plural>/<name>` (the plural is
  *   guessed from the Kind by the adapter; ours, `supabaseprojects`, is the naive plural).
- * - Chain events: `namespaces/<ns>/supabaseprojects/<name>` (DESIGN.md).
+ * - Chain events: `namespaces/<ns>/supabaseprojects/<name>` (docs/architecture.md).
  */
 import type { ObjectKey } from '../k8s/objects.ts';
 

@@ -1,5 +1,5 @@
 /**
- * What every phase function does around its own work (DESIGN.md rules 1-3 and 6): decide
+ * What every phase function does around its own work (docs/architecture.md rules 1-3 and 6): decide
  * whether the event concerns the project as it is now, report a permanent failure as a
  * condition, and hand over to the next phase with a chain event.
  */

@@ -1,6 +1,6 @@
 /**
- * The one status write path every function uses (DESIGN.md rule 5): read the live object,
- * compute the desired status from it, write nothing if nothing changed, otherwise replace
+ * The one status write path every function uses (docs/architecture.md rule 5): read the live
+ * object, compute the desired status from it, write nothing if nothing changed, otherwise replace
  * the status with the read resourceVersion as precondition, and on 409 read again and
  * recompute, a bounded number of times. Several functions write one object's status at the
  * same time; because each recomputes from what it just read and merges conditions by type,

@@ -1,6 +1,6 @@
 /**
- * The module boundaries of DESIGN.md are lint errors: this runs the project's own ESLint
- * configuration over imports that cross them (and over ones that do not).
+ * The module boundaries of docs/architecture.md ("Layering") are lint errors: this runs the
+ * project's own ESLint configuration over imports that cross them (and over ones that do not).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
