@@ -4,11 +4,16 @@
  * URLs. The database password is read too, but only to render the connection URLs; it never
  * enters BuildInputs.
  */
-import { REQUIRED_STORAGE_SECRET_KEYS, STORAGE_SECRET_KEYS } from '../../shared/api/secret-keys.ts';
+import {
+  REQUIRED_SMTP_SECRET_KEYS,
+  REQUIRED_STORAGE_SECRET_KEYS,
+  STORAGE_SECRET_KEYS,
+} from '../../shared/api/secret-keys.ts';
 import { publicUrlOf, type PublicUrlSource } from '../../shared/components/public-url.ts';
 import type { BuildInputs } from '../../shared/components/types.ts';
 import type { DatabaseTarget } from '../../shared/db/target.ts';
 import type { SecretStore } from '../../shared/k8s/secrets.ts';
+import { normaliseEndpoint } from '../../shared/s3/target.ts';
 import type { LiveProject } from '../../shared/reconcile/project-store.ts';
 import {
   readDatabaseTarget,
@@ -52,6 +57,19 @@ export async function resolveInputs(
     'storage Secret',
     'spec.storage.secretRef',
   );
+  // Checked again here (validate-deps did first): a Secret deleted or emptied since then
+  // fails the phase with its reason rather than a pod that cannot start.
+  const smtpRef = project.spec.auth?.smtpSecretRef;
+  if (smtpRef) {
+    await readReferencedSecret(
+      secrets,
+      project,
+      smtpRef,
+      REQUIRED_SMTP_SECRET_KEYS,
+      'SMTP Secret',
+      'spec.auth.smtpSecretRef',
+    );
+  }
   const name = project.metadata.name;
   // Derived in shared/: health-aggregate reports the same URL in status.endpoints.
   const { url, source } = publicUrlOf(project);
@@ -67,8 +85,9 @@ export async function resolveInputs(
         sslMode: database.sslMode,
       },
       storage: {
-        // Endpoint, region and bucket are addresses, not credentials.
-        endpoint: storage[STORAGE_SECRET_KEYS.endpoint].reveal().trim(),
+        // Endpoint, region and bucket are addresses, not credentials. A bare host becomes
+        // https://<host>, the URL validate-deps probed.
+        endpoint: normaliseEndpoint(storage[STORAGE_SECRET_KEYS.endpoint].reveal().trim()).endpoint,
         region: storage[STORAGE_SECRET_KEYS.region].reveal().trim(),
         bucket: storage[STORAGE_SECRET_KEYS.bucket].reveal().trim(),
         forcePathStyle: project.spec.storage.forcePathStyle ?? true,
@@ -79,6 +98,7 @@ export async function resolveInputs(
         jwt: jwtSecretName(name),
         dashboard: dashboardSecretSource(project).name,
         connectionUrls: connectionUrlsSecretName(name),
+        ...(smtpRef ? { smtp: smtpRef.name } : {}),
       },
       urls: { apiExternal: url, site: url },
     },

@@ -41,11 +41,18 @@ import {
   type EventHandler,
   type HandlerResult,
 } from '../../shared/runtime/handler.ts';
-import { checkDashboardAuth, checkPostgres, checkS3, type CheckResult } from './checks.ts';
+import {
+  checkDashboardAuth,
+  checkOAuth,
+  checkPostgres,
+  checkS3,
+  checkSmtp,
+  type CheckResult,
+} from './checks.ts';
 import type { ValidateDepsDeps } from './deps.ts';
 import {
   chainStart,
-  clearedStudioFailure,
+  clearedSecretFailures,
   dependencyCondition,
   dependencyRecord,
   ownsPhase,
@@ -98,10 +105,12 @@ async function validate(
   // generation and starts nothing.
   if ((await ensureFinalizer(deps.projects, target)) === 'gone') return gone(target);
 
-  const [postgres, s3, dashboard] = await Promise.all([
+  const [postgres, s3, dashboard, smtp, oauth] = await Promise.all([
     checkPostgres(deps, target.project),
     checkS3(deps, target.project),
     checkDashboardAuth(deps, target.project),
+    checkSmtp(deps, target.project),
+    checkOAuth(target.project),
     // Once per chain, not on every redelivery.
     fresh ? warnUnverifiedDatabase(deps, target, context) : undefined,
   ]);
@@ -127,6 +136,8 @@ async function validate(
       ['PostgreSQLConnected', postgres],
       ['S3Connected', s3],
       ['StudioReady', dashboard],
+      ['AuthReady', smtp],
+      ['AuthReady', oauth],
     ] as const
   ).flatMap(([type, result]) => (result && !result.ok ? [{ type, error: result.error }] : []));
   const permanent = failures.find((f) => f.error instanceof PermanentError);
@@ -157,7 +168,7 @@ async function validate(
       ...recorded,
       conditions: [
         ...recorded.conditions,
-        ...clearedStudioFailure(target.project.status, target.generation),
+        ...clearedSecretFailures(target.project.status, target.generation),
       ],
       ...(advance
         ? {

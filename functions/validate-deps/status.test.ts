@@ -7,7 +7,7 @@ import { PermanentError, RateLimitedError, TransientError } from '../../shared/r
 import type { CheckResult } from './checks.ts';
 import {
   chainStart,
-  clearedStudioFailure,
+  clearedSecretFailures,
   dependencyCondition,
   dependencyRecord,
   ownsPhase,
@@ -243,6 +243,8 @@ describe('ownsPhase', () => {
     [failedBy('DatabaseInitialized'), false],
     [failedBy('StudioReady', 'SecretNotFound'), true],
     [failedBy('StudioReady', 'CrashLoop'), false],
+    [failedBy('AuthReady', 'SecretKeyMissing'), true],
+    [failedBy('AuthReady', 'PodsUnavailable'), false],
   ];
   for (const [status, expected] of cases) {
     test(`${JSON.stringify(status)}: ${expected}`, () => {
@@ -251,11 +253,21 @@ describe('ownsPhase', () => {
   }
 });
 
-test('clearedStudioFailure resets only a Secret failure of StudioReady', () => {
-  const studio = (reason: string) => ({
-    conditions: [{ ...progressing('False'), type: 'StudioReady', reason }],
+test('clearedSecretFailures resets only a Secret failure of StudioReady or AuthReady', () => {
+  const failed = (type: string, reason: string) => ({
+    conditions: [{ ...progressing('False'), type, reason }],
   });
-  assert.equal(clearedStudioFailure(studio('SecretKeyMissing'), 2)[0]?.status, 'Unknown');
-  assert.deepEqual(clearedStudioFailure(studio('CrashLoop'), 2), []);
-  assert.deepEqual(clearedStudioFailure(undefined, 2), []);
+  const studio = clearedSecretFailures(failed('StudioReady', 'SecretKeyMissing'), 2);
+  assert.deepEqual(
+    studio.map((c) => [c.type, c.status, c.reason]),
+    [['StudioReady', 'Unknown', 'Pending']],
+  );
+  const auth = clearedSecretFailures(failed('AuthReady', 'SmtpSenderInvalid'), 2);
+  assert.deepEqual(
+    auth.map((c) => [c.type, c.status, c.message]),
+    [['AuthReady', 'Unknown', 'the SMTP Secret is usable now; Auth is not deployed yet']],
+  );
+  assert.deepEqual(clearedSecretFailures(failed('StudioReady', 'CrashLoop'), 2), []);
+  assert.deepEqual(clearedSecretFailures(failed('AuthReady', 'PodsUnavailable'), 2), []);
+  assert.deepEqual(clearedSecretFailures(undefined, 2), []);
 });

@@ -171,28 +171,43 @@ export function ownsPhase(status: SupabaseProjectStatus | undefined): boolean {
   const ours = ['PostgreSQLConnected', 'S3Connected'].some(
     (type) => findCondition(status?.conditions, type)?.status === 'False',
   );
-  const studio = findCondition(status?.conditions, 'StudioReady');
-  return ours || (studio?.status === 'False' && SECRET_REASONS.has(studio.reason));
+  return ours || COMPONENT_SECRET_CHECKS.some(({ type }) => secretFailure(status, type));
 }
 
 /**
- * StudioReady back to Pending when an earlier chain of this function failed it over the
- * dashboard Secret, which is fine now (deploy-components and health-aggregate own it after).
- * @returns the update, or nothing when StudioReady is not this function's failure
+ * The component conditions this function fails over a component's own Secret: StudioReady
+ * (the dashboard basic-auth Secret) and AuthReady (the SMTP Secret).
  */
-export function clearedStudioFailure(
+export const COMPONENT_SECRET_CHECKS = [
+  { type: 'StudioReady', secret: 'the dashboard basic-auth Secret', component: 'Studio' },
+  { type: 'AuthReady', secret: 'the SMTP Secret', component: 'Auth' },
+] as const;
+
+function secretFailure(
+  status: SupabaseProjectStatus | undefined,
+  type: (typeof COMPONENT_SECRET_CHECKS)[number]['type'],
+): boolean {
+  const condition = findCondition(status?.conditions, type);
+  return condition?.status === 'False' && SECRET_REASONS.has(condition.reason);
+}
+
+/**
+ * StudioReady and AuthReady back to Pending when an earlier chain of this function failed
+ * them over their Secret, which is fine now (deploy-components and health-aggregate own them
+ * after).
+ * @returns the updates, none for a condition that is not this function's failure
+ */
+export function clearedSecretFailures(
   status: SupabaseProjectStatus | undefined,
   generation: number,
 ): ConditionUpdate[] {
-  const studio = findCondition(status?.conditions, 'StudioReady');
-  if (studio?.status !== 'False' || !SECRET_REASONS.has(studio.reason)) return [];
-  return [
-    {
-      type: 'StudioReady',
+  return COMPONENT_SECRET_CHECKS.filter(({ type }) => secretFailure(status, type)).map(
+    ({ type, secret, component }) => ({
+      type,
       status: 'Unknown',
       observedGeneration: generation,
       reason: REASON.Pending,
-      message: 'the dashboard basic-auth Secret is usable now; Studio is not deployed yet',
-    },
-  ];
+      message: `${secret} is usable now; ${component} is not deployed yet`,
+    }),
+  );
 }

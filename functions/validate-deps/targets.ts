@@ -1,7 +1,7 @@
 /**
- * From the checked storage Secret and `spec.storage` to the bucket the probe reaches. An
- * endpoint that cannot be an http(s) URL is refused here, without quoting it (a URL may
- * carry credentials).
+ * From the checked storage Secret and `spec.storage` to the bucket the probe reaches. A bare
+ * host is taken as `https://<host>` (shared/s3 normaliseEndpoint); an endpoint that cannot be
+ * an http(s) URL is refused here, without quoting it (a URL may carry credentials).
  */
 import {
   SPEC_DEFAULTS,
@@ -9,7 +9,7 @@ import {
   type StorageSpec,
 } from '../../shared/api/index.ts';
 import { PermanentError } from '../../shared/runtime/errors.ts';
-import { endpointProblem, type BucketTarget } from '../../shared/s3/target.ts';
+import { endpointProblem, normaliseEndpoint, type BucketTarget } from '../../shared/s3/target.ts';
 import type { Sensitive } from '../../shared/secrets/sensitive.ts';
 
 /** The storage Secret's required values. */
@@ -25,7 +25,7 @@ export function bucketTarget(
   spec: StorageSpec,
   name: string,
 ): BucketTarget {
-  const endpoint = values.endpoint.reveal().trim();
+  const { endpoint, schemeAssumed } = normaliseEndpoint(values.endpoint.reveal().trim());
   const problem = endpointProblem(endpoint);
   if (problem) {
     throw new PermanentError(
@@ -40,5 +40,6 @@ export function bucketTarget(
     accessKeyId: values.accessKeyId,
     secretAccessKey: values.secretAccessKey,
     forcePathStyle: spec.forcePathStyle ?? SPEC_DEFAULTS.forcePathStyle,
+    schemeAssumed,
   };
 }

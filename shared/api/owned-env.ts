@@ -143,6 +143,17 @@ export const DEFAULTED_ENV = {
     'GOTRUE_DISABLE_SIGNUP',
     'GOTRUE_EXTERNAL_EMAIL_ENABLED',
     'GOTRUE_MAILER_AUTOCONFIRM',
+    // Set only with spec.auth.smtpSecretRef (from that Secret). Defaulted, not owned: before
+    // the field was read, extraEnv was the way to configure SMTP, and it keeps working.
+    'GOTRUE_SMTP_HOST',
+    'GOTRUE_SMTP_PORT',
+    'GOTRUE_SMTP_USER',
+    'GOTRUE_SMTP_PASS',
+    'GOTRUE_SMTP_ADMIN_EMAIL',
+    'GOTRUE_MAILER_URLPATHS_INVITE',
+    'GOTRUE_MAILER_URLPATHS_CONFIRMATION',
+    'GOTRUE_MAILER_URLPATHS_RECOVERY',
+    'GOTRUE_MAILER_URLPATHS_EMAIL_CHANGE',
   ],
   realtime: ['RLIMIT_NOFILE', 'RUN_JANITOR', 'DISABLE_HEALTHCHECK_LOGGING'],
   postgrest: ['PGRST_DB_SCHEMAS', 'PGRST_DB_EXTRA_SEARCH_PATH'],

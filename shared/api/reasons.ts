@@ -39,6 +39,11 @@ export const REASON = {
   InvalidCACertificate: 'InvalidCACertificate',
   /** The SMTP Secret's `from` is not an email address. */
   SmtpSenderInvalid: 'SmtpSenderInvalid',
+  /**
+   * AuthReady=False: `spec.auth.oauthSecretRef` is set, but no key contract for OAuth
+   * providers is defined yet; the reconciler refuses it rather than ignore it.
+   */
+  OAuthSecretRefUnsupported: 'OAuthSecretRefUnsupported',
 
   // --- PostgreSQLConnected and S3Connected (validate-deps) ---------------------------------
   /** The dependency answered with these credentials. */
@@ -199,7 +204,10 @@ export const EVENT_REASON = {
 /** A Kubernetes Event reason that is not a condition reason. */
 export type EventReason = (typeof EVENT_REASON)[keyof typeof EVENT_REASON];
 
-/** The reasons shared/reconcile/referenced-secret.ts gives for an unusable Secret. */
+/**
+ * The reasons for an unusable referenced Secret: those of shared/reconcile/referenced-secret.ts
+ * and of validate-deps' SMTP and OAuth checks.
+ */
 export const SECRET_REASONS: ReadonlySet<string> = new Set<Reason>([
   REASON.SecretNotFound,
   REASON.SecretKeyMissing,
@@ -207,4 +215,5 @@ export const SECRET_REASONS: ReadonlySet<string> = new Set<Reason>([
   REASON.SecretNamespaceNotAllowed,
   REASON.InvalidPort,
   REASON.SmtpSenderInvalid,
+  REASON.OAuthSecretRefUnsupported,
 ]);

@@ -38,6 +38,23 @@ export const DASHBOARD_BASIC_AUTH_SECRET_KEYS = {
   password: 'password',
 } as const;
 
+/**
+ * Keys of the Secret named by `spec.auth.smtpSecretRef`, the reference operator's documented
+ * names: the SMTP server GoTrue sends mail through (GOTRUE_SMTP_HOST, GOTRUE_SMTP_PORT,
+ * GOTRUE_SMTP_USER, GOTRUE_SMTP_PASS) and the address mail comes from
+ * (GOTRUE_SMTP_ADMIN_EMAIL).
+ */
+export const SMTP_SECRET_KEYS = {
+  host: 'host',
+  port: 'port',
+  username: 'username',
+  password: 'password',
+  from: 'from',
+} as const;
+
+/** Every key the SMTP Secret must have, in the order checks report them. */
+export const REQUIRED_SMTP_SECRET_KEYS = Object.values(SMTP_SECRET_KEYS);
+
 /** Every key the database Secret must have, in the order checks report them. */
 export const REQUIRED_DATABASE_SECRET_KEYS = Object.values(DATABASE_SECRET_KEYS);
 

@@ -7,9 +7,10 @@
  * (gap 22); GoTrue connects as `supabase_auth_admin`, as upstream Supabase does, instead of
  * the Secret's admin user (see AUTH_CONNECTION_URL); probes on `/health`.
  */
+import { SMTP_SECRET_KEYS } from '../api/secret-keys.ts';
 import { assembleComponent, httpProbes } from './component.ts';
 import { jwtEnv } from './env.ts';
-import { fromSecret, literal } from './manifests.ts';
+import { fromSecret, literal, type EnvVar } from './manifests.ts';
 import type { BuildInputs, ComponentBuilder, ConnectionUrlSpec } from './types.ts';
 import { AUTH_PORT } from './ports.ts';
 
@@ -25,6 +26,36 @@ export const AUTH_CONNECTION_URL: ConnectionUrlSpec = {
   role: 'supabase_auth_admin',
   sslmode: true,
 };
+
+/**
+ * Where the links in GoTrue's mails point, under API_EXTERNAL_URL: Kong routes `/auth/v1/`
+ * to GoTrue, whose own default (`/verify`) would miss it (upstream's .env.example sets these).
+ */
+export const MAILER_URL_PATH = '/auth/v1/verify';
+
+/**
+ * Mail through the user's SMTP server, when `spec.auth.smtpSecretRef` names one: every value
+ * from that Secret by `secretKeyRef` (so a changed Secret changes the inputs hash and rolls
+ * Auth), and sign-ups are no longer confirmed automatically, since confirmation mail can be
+ * sent. Without the reference, nothing: GoTrue cannot send mail, so it confirms at once.
+ * @param smtpSecret - the Secret's name, or undefined
+ */
+export function smtpEnv(smtpSecret: string | undefined): EnvVar[] {
+  if (smtpSecret === undefined) return [literal('GOTRUE_MAILER_AUTOCONFIRM', 'true')];
+  const K = SMTP_SECRET_KEYS;
+  return [
+    literal('GOTRUE_MAILER_AUTOCONFIRM', 'false'),
+    fromSecret('GOTRUE_SMTP_HOST', smtpSecret, K.host),
+    fromSecret('GOTRUE_SMTP_PORT', smtpSecret, K.port),
+    fromSecret('GOTRUE_SMTP_USER', smtpSecret, K.username),
+    fromSecret('GOTRUE_SMTP_PASS', smtpSecret, K.password),
+    fromSecret('GOTRUE_SMTP_ADMIN_EMAIL', smtpSecret, K.from),
+    literal('GOTRUE_MAILER_URLPATHS_INVITE', MAILER_URL_PATH),
+    literal('GOTRUE_MAILER_URLPATHS_CONFIRMATION', MAILER_URL_PATH),
+    literal('GOTRUE_MAILER_URLPATHS_RECOVERY', MAILER_URL_PATH),
+    literal('GOTRUE_MAILER_URLPATHS_EMAIL_CHANGE', MAILER_URL_PATH),
+  ];
+}
 
 /**
  * Builds Auth's Deployment and Service.
@@ -52,7 +83,7 @@ export const buildAuth: ComponentBuilder = (project, inputs: BuildInputs) =>
       literal('GOTRUE_JWT_DEFAULT_GROUP_NAME', 'authenticated'),
       literal('GOTRUE_DISABLE_SIGNUP', 'false'),
       literal('GOTRUE_EXTERNAL_EMAIL_ENABLED', 'true'),
-      literal('GOTRUE_MAILER_AUTOCONFIRM', 'true'),
+      ...smtpEnv(inputs.secrets.smtp),
     ],
     connectionUrls: [AUTH_CONNECTION_URL],
   });

@@ -599,4 +599,53 @@ describe('component specifics', () => {
       }
     }
   });
+
+  test('Auth with spec.auth.smtpSecretRef: every SMTP setting from that Secret by reference, autoconfirm off, mail links through Kong', () => {
+    const inputs: BuildInputs = { ...INPUTS, secrets: { ...INPUTS.secrets, smtp: 'demo-smtp' } };
+    const spec = { auth: { smtpSecretRef: { name: 'demo-smtp' } } };
+    const b = build('auth', spec, inputs);
+    const byName = envMap(b);
+    const fromSmtp = (key: string) => ({ secretKeyRef: { name: 'demo-smtp', key } });
+    for (const [name, key] of [
+      ['GOTRUE_SMTP_HOST', 'host'],
+      ['GOTRUE_SMTP_PORT', 'port'],
+      ['GOTRUE_SMTP_USER', 'username'],
+      ['GOTRUE_SMTP_PASS', 'password'],
+      ['GOTRUE_SMTP_ADMIN_EMAIL', 'from'],
+    ] as const) {
+      assert.deepEqual(byName.get(name), { name, valueFrom: fromSmtp(key) }, name);
+    }
+    assert.deepEqual(byName.get('GOTRUE_MAILER_AUTOCONFIRM'), {
+      name: 'GOTRUE_MAILER_AUTOCONFIRM',
+      value: 'false',
+    });
+    for (const kind of ['INVITE', 'CONFIRMATION', 'RECOVERY', 'EMAIL_CHANGE']) {
+      assert.equal(byName.get(`GOTRUE_MAILER_URLPATHS_${kind}`)?.value, '/auth/v1/verify');
+    }
+    const known = knownEnv('auth');
+    for (const e of env(b)) assert.ok(known.has(e.name), e.name);
+    // A user who configured SMTP through extraEnv before the field was read keeps control.
+    const tuned = envMap(
+      build(
+        'auth',
+        {
+          auth: {
+            smtpSecretRef: { name: 'demo-smtp' },
+            extraEnv: [{ name: 'GOTRUE_SMTP_PORT', value: '2525' }],
+          },
+        },
+        inputs,
+      ),
+    );
+    assert.deepEqual(tuned.get('GOTRUE_SMTP_PORT'), { name: 'GOTRUE_SMTP_PORT', value: '2525' });
+  });
+
+  test('Auth without SMTP confirms sign-ups itself and has no SMTP setting', () => {
+    const byName = envMap(build('auth'));
+    assert.equal(byName.get('GOTRUE_MAILER_AUTOCONFIRM')?.value, 'true');
+    assert.deepEqual(
+      [...byName.keys()].filter((n) => n.startsWith('GOTRUE_SMTP_') || n.includes('URLPATHS')),
+      [],
+    );
+  });
 });

@@ -43,6 +43,8 @@ export interface BuildInputs {
     readonly dashboard: string;
     /** `<project>-db-urls`, written by deploy-components: one key per ConnectionUrlSpec. */
     readonly connectionUrls: string;
+    /** The user's SMTP Secret (`spec.auth.smtpSecretRef`, shared/api SMTP_SECRET_KEYS), if any. */
+    readonly smtp?: string;
   };
   /** Public URLs: never localhost (from `studio.publicUrl` / the ingress host). */
   readonly urls: {

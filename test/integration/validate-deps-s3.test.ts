@@ -14,7 +14,7 @@ import {
   type ReconcilerError,
 } from '../../shared/runtime/errors.ts';
 import { probeBucket } from '../../shared/s3/probe.ts';
-import { endpointProblem, type BucketTarget } from '../../shared/s3/target.ts';
+import { endpointProblem, normaliseEndpoint, type BucketTarget } from '../../shared/s3/target.ts';
 import { Sensitive } from '../../shared/secrets/sensitive.ts';
 import { freshBucket, s3Connection } from '../env/index.ts';
 import { freePort } from '../env/ports.ts';
@@ -188,7 +188,7 @@ describe('endpointProblem', () => {
     ['https://s3.eu-west-1.amazonaws.com', undefined],
     ['http://minio.storage.svc:9000', undefined],
     ['minio:9000', /must start with http/],
-    ['not a url', /is not an absolute URL/],
+    ['not a url', /is neither an absolute URL nor a bare host/],
     ['ftp://host', /must start with http:\/\/ or https:\/\/$/],
     ['https://user:pass@host', /must not carry credentials/],
     ['https://host/?x=1', /must not have a query/],
@@ -201,4 +201,28 @@ describe('endpointProblem', () => {
       if (problem) assert.ok(!problem.includes('pass@'), 'never quotes the value');
     });
   }
+});
+
+describe('normaliseEndpoint', () => {
+  const cases = [
+    ['s3.amazonaws.com', 'https://s3.amazonaws.com', true],
+    ['minio.storage.svc:9000', 'https://minio.storage.svc:9000', true],
+    ['10.0.0.5:9000/s3', 'https://10.0.0.5:9000/s3', true],
+    ['[fd00::5]:9000', 'https://[fd00::5]:9000', true],
+    ['http://minio:9000', 'http://minio:9000', false],
+    ['https://s3.eu-west-1.amazonaws.com', 'https://s3.eu-west-1.amazonaws.com', false],
+    ['ftp://host', 'ftp://host', false],
+    ['user:pass@host', 'user:pass@host', false],
+    ['not a url', 'not a url', false],
+    ['host?x=1', 'host?x=1', false],
+  ] as const;
+  for (const [value, endpoint, schemeAssumed] of cases) {
+    test(`${value} → ${endpoint}`, () => {
+      assert.deepEqual(normaliseEndpoint(value), { endpoint, schemeAssumed });
+    });
+  }
+  test('what is left unchanged is still judged by endpointProblem', () => {
+    for (const value of ['ftp://host', 'user:pass@host', 'not a url', 'host?x=1'])
+      assert.ok(endpointProblem(normaliseEndpoint(value).endpoint), value);
+  });
 });

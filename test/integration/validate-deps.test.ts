@@ -282,10 +282,14 @@ const permanentCases: BadCase[] = [
     message: /does not know the access key id; check the accessKeyId key/,
   },
   {
-    name: 'S3 endpoint that is not a URL',
+    name: 'S3 endpoint that is not an http(s) URL',
     setup: async (ns) => {
       await putSecret(ns, 'demo-db', await databaseSecretData());
-      await putSecret(ns, 'demo-s3', { ...(await storageSecretData()), endpoint: 'minio:9000' });
+      // A bare host (minio:9000) is taken as https://minio:9000; another scheme is refused.
+      await putSecret(ns, 'demo-s3', {
+        ...(await storageSecretData()),
+        endpoint: 'ftp://minio:9000',
+      });
       return undefined;
     },
     condition: 'S3Connected',
