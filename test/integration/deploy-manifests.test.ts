@@ -38,10 +38,12 @@ import { createHarness, type Harness } from '../fixtures/function-harness.ts';
 import {
   cronProblem,
   everyMinutesPeriodMs,
+  EXAMPLE_INSTALL,
   objectsOf,
   OVERLAYS,
   parseObjects,
   render,
+  renderExampleInstall,
   toYaml,
   variablesOfFunction,
   variablesOfLocalRuntime,
@@ -166,7 +168,10 @@ const FIRST_BUILD_MS = 20 * 60_000;
 before(
   async () => {
     // Every variant renders in parallel with the CRDs' install (kubectl is built once).
-    const variants = OVERLAYS.flatMap((overlay) => [render(overlay, false), render(overlay, true)]);
+    const variants = [
+      ...OVERLAYS.flatMap((overlay) => [render(overlay, false), render(overlay, true)]),
+      renderExampleInstall(),
+    ];
     await installKnativeCrds();
     for (const rendering of await Promise.all(variants)) renderings.set(rendering.label, rendering);
     // Namespaced objects are dry-run into it, so it must exist. Other runs of this file create it
@@ -192,7 +197,10 @@ function rendering(label: string): Rendering {
   return found;
 }
 
-const VARIANTS = OVERLAYS.flatMap((overlay) => [overlay, `${overlay} + observability`]);
+const VARIANTS = [
+  ...OVERLAYS.flatMap((overlay) => [overlay, `${overlay} + observability`]),
+  EXAMPLE_INSTALL,
+];
 
 describe('every object of every overlay, dry-run on the real API server', () => {
   for (const label of VARIANTS) {
@@ -300,7 +308,7 @@ describe('every object of every overlay, dry-run on the real API server', () => 
 });
 
 describe('what the CRDs do not check: deliveries, schedules, references, routing', () => {
-  for (const label of VARIANTS.filter((v) => v.startsWith('knative'))) {
+  for (const label of VARIANTS.filter((v) => !v.startsWith('standalone'))) {
     test(`${label}: the Broker's and Triggers' deliveries parse (enums, ISO-8601 durations)`, () => {
       const { brokers, triggers } = topologyOf(rendering(label));
       assert.equal(brokers.length, 1);
@@ -586,6 +594,38 @@ describe('the processes', () => {
         .get(url[3] ?? '')
         .expect(200);
     }
+  });
+
+  test('the example installation sets the image, the settings and the warm chain it says', () => {
+    const { objects } = rendering(EXAMPLE_INSTALL);
+    const services = objectsOf(objects, 'Service', KNATIVE_SERVICE);
+    assert.equal(services.length, FUNCTIONS.length);
+    const warm = ['validate-deps', 'init-db', 'secrets', 'deploy-components', 'health-aggregate'];
+    for (const service of services) {
+      assert.equal(
+        containersOf(service)[0]?.image,
+        'registry.example.com/platform/supabase-reconciler:0.1.0',
+      );
+      assert.equal(
+        at(
+          service,
+          'spec',
+          'template',
+          'metadata',
+          'annotations',
+          'autoscaling.knative.dev/min-scale',
+        ),
+        warm.includes(service.metadata.name) ? '1' : '0',
+        service.metadata.name,
+      );
+    }
+    const config = objectsOf(objects, 'ConfigMap').find(
+      (c) => c.metadata.name === 'supabase-reconciler-config',
+    );
+    assert.equal(at(config, 'data', 'EGRESS_CLUSTER_CIDRS'), '10.96.0.0/12,10.244.0.0/16');
+    // The observability component sends the traces to its Jaeger.
+    assert.equal(at(config, 'data', 'OTEL_TRACES_EXPORTER'), 'otlp');
+    assert.ok(objectsOf(objects, 'Deployment').some((d) => d.metadata.name === 'jaeger'));
   });
 
   test('every overlay renders the same objects from parseObjects as kubectl applies', () => {

@@ -79,6 +79,18 @@ export async function render(overlay: Overlay, withObservability: boolean): Prom
   }
 }
 
+/**
+ * Renders the example installation of deploy/examples/install (an overlay, the observability
+ * component, the image, settings and min-scale patches: README "Install on a cluster").
+ */
+export async function renderExampleInstall(): Promise<Rendering> {
+  const { stdout } = await kubectl(['kustomize', join(repoRoot, 'deploy/examples/install')]);
+  return { label: EXAMPLE_INSTALL, yaml: stdout, objects: parseObjects(stdout) };
+}
+
+/** The label of the example installation's rendering. */
+export const EXAMPLE_INSTALL = 'examples/install';
+
 /** The objects of a YAML stream (comment-only documents skipped). */
 export function parseObjects(yaml: string): RenderedObject[] {
   return parseAllDocuments(yaml)
