@@ -1,5 +1,6 @@
 /** finalize's entry point: wiring only. */
 import { finalizeSchema } from '../../shared/config/finalize.ts';
+import { instrumentPostgres } from '../../shared/db/connect.ts';
 import { teardownDatabase } from '../../shared/db/teardown.ts';
 import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { functionKubeOptions } from '../../shared/k8s/observe.ts';
@@ -15,6 +16,9 @@ export const finalize = defineFunction({
   name: 'finalize',
   schema: finalizeSchema,
   setup: ({ config, telemetry, logger }) => {
+    instrumentPostgres((name, exports) => {
+      telemetry.instrumentModule(name, exports);
+    });
     const kube = functionKubeOptions(config.functionName, telemetry.metrics);
     const events = kubeEventRecorder({ ...kube, component: config.functionName });
     const egress = createEgressPolicy(config.egress);

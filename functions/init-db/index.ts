@@ -1,5 +1,6 @@
 /** init-db's entry point: wiring only. */
 import { initDbSchema } from '../../shared/config/init-db.ts';
+import { instrumentPostgres } from '../../shared/db/connect.ts';
 import { initialiseDatabase } from '../../shared/db/initialise.ts';
 import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { functionKubeOptions } from '../../shared/k8s/observe.ts';
@@ -15,6 +16,9 @@ export const initDb = defineFunction({
   name: 'init-db',
   schema: initDbSchema,
   setup: ({ config, telemetry, logger }) => {
+    instrumentPostgres((name, exports) => {
+      telemetry.instrumentModule(name, exports);
+    });
     const kube = functionKubeOptions(config.functionName, telemetry.metrics);
     const events = kubeEventRecorder({ ...kube, component: config.functionName });
     const egress = createEgressPolicy(config.egress);

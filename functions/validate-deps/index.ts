@@ -1,6 +1,6 @@
 /** validate-deps' entry point: wiring only (config, clients, probes, HTTP). */
 import { validateDepsSchema } from '../../shared/config/validate-deps.ts';
-import { probeDatabase } from '../../shared/db/connect.ts';
+import { instrumentPostgres, probeDatabase } from '../../shared/db/connect.ts';
 import { kubeEventRecorder } from '../../shared/k8s/events.ts';
 import { functionKubeOptions } from '../../shared/k8s/observe.ts';
 import { kubeSecretStore } from '../../shared/k8s/secrets.ts';
@@ -16,6 +16,9 @@ export const validateDeps = defineFunction({
   name: 'validate-deps',
   schema: validateDepsSchema,
   setup: ({ config, telemetry, logger }) => {
+    instrumentPostgres((name, exports) => {
+      telemetry.instrumentModule(name, exports);
+    });
     // Kubernetes clients load on the first event (KubeConfig.loadFromDefault: in-cluster
     // service account, or KUBECONFIG locally).
     const kube = functionKubeOptions(config.functionName, telemetry.metrics);

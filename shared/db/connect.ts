@@ -243,3 +243,14 @@ async function probe(
     else await client.end().catch(() => undefined);
   }
 }
+
+/**
+ * Lets telemetry patch the `pg` this module uses, so that every query is a span of the event
+ * that caused it (an ESM import or a bundle is not seen by OpenTelemetry's require hook).
+ * @param instrument - the function's Telemetry.instrumentModule
+ */
+export function instrumentPostgres(
+  instrument: (name: string, moduleExports: unknown) => void,
+): void {
+  instrument('pg', pg);
+}

@@ -98,6 +98,9 @@ test('create: each phase once, every object, Pods Ready, Running, one trace', as
     assert.ok(names.includes(`process ${type}`), `process ${type} in ${names.join(', ')}`);
   }
   assert.ok(spans.every((s) => s.traceId === traceId));
+  // The database work is in the trace: pg is instrumented (an ESM import needs it by hand).
+  const queries = spans.filter((s) => s.name.startsWith('pg.query'));
+  assert.ok(queries.length > 0, `a pg.query span in ${names.join(', ')}`);
   assert.equal((await readProject(namespace, 'demo'))?.status?.lastTraceId, traceId);
 
   // What a person sees: `status` lists the project Running, `trace` draws that trace.
