@@ -30,6 +30,8 @@ export type CheckResult =
       readonly latencyMs?: number;
       /** PostgreSQL only: the mode and how the connection is protected. */
       readonly tls?: DatabaseTls;
+      /** S3 only: the endpoint key named no scheme and https was assumed. */
+      readonly httpsAssumed?: boolean;
     }
   | { readonly ok: false; readonly error: ReconcilerError };
 
@@ -80,7 +82,12 @@ export function checkS3(deps: ValidateDepsDeps, project: LiveProject): Promise<C
     );
     const target = bucketTarget(values, project.spec.storage, secretRef.name);
     const { latencyMs } = await deps.probeBucket(target, { timeoutMs: deps.timeouts.s3Ms });
-    return { ok: true, reached: describeBucket(target), latencyMs };
+    return {
+      ok: true,
+      reached: describeBucket(target),
+      latencyMs,
+      ...(target.schemeAssumed ? { httpsAssumed: true } : {}),
+    };
   });
 }
 

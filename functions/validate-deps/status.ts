@@ -155,6 +155,7 @@ export function dependencyRecord(
     lastConnectedTime: keep ? (previous.lastConnectedTime ?? toKubeTime(now)) : toKubeTime(now),
     // Stable from run to run for one spec and Secret: recorded every time, no churn.
     ...(result.tls ? { ...result.tls } : {}),
+    ...(result.httpsAssumed ? { httpsAssumed: true } : {}),
   };
 }
 

@@ -277,7 +277,7 @@ function component(
     if (out.oauthSecretRef) {
       notes.changed(
         `${field}.oauthSecretRef`,
-        'the reference operator ignored it; here it is read (see the README for its keys)',
+        'the reference operator ignored it; it is not supported here yet: validate-deps refuses it (AuthReady False, OAuthSecretRefUnsupported); remove it and configure providers with auth.extraEnv (GOTRUE_EXTERNAL_*)',
       );
     }
   }

@@ -198,6 +198,8 @@ describe('a storage endpoint without a scheme', () => {
     );
     assert.ok(status, 'status is written');
     assert.equal(status.dependencies?.s3?.connected, true);
+    assert.equal(status.dependencies.s3.httpsAssumed, true, 'said in status.dependencies too');
+    assert.equal(status.dependencies.postgresql?.httpsAssumed, undefined);
     assert.equal(status.phase, 'InitializingDatabase');
   });
 

@@ -95,6 +95,7 @@ describe('a valid project', () => {
       assert.match(dependency.lastConnectedTime ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       assert.equal(dependency.error, undefined);
     }
+    assert.equal(status.dependencies?.s3?.httpsAssumed, undefined, 'the endpoint names its scheme');
   });
 
   test('the same event again changes nothing (no status write, no patch) and replies again', async () => {

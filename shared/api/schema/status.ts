@@ -97,6 +97,12 @@ export const DependencyStatusSchema = Type.Object({
         "PostgreSQL only: whether the server's certificate was verified (sslMode verify-ca or verify-full); false means the reconciler cannot tell the database from an impostor.",
     }),
   ),
+  httpsAssumed: Type.Optional(
+    Type.Boolean({
+      description:
+        'S3 only: true when the endpoint key of the storage Secret names no scheme (a bare host, as the reference operator and the AWS SDK accept) and https:// was assumed.',
+    }),
+  ),
 });
 
 const url = (what: string) =>
