@@ -34,13 +34,16 @@ const DEMO_DATABASE = 'demo';
 const DEMO_BUCKET = 'demo';
 
 /**
- * Reads every CustomResourceDefinition in deploy/crd/*.yaml.
+ * Reads every CustomResourceDefinition in deploy/crd/*.yaml (but kustomization.yaml).
  * @param repoRoot - the repository root
  * @throws Error naming the file when it holds something else, or nothing is found
  */
 export async function readCrds(repoRoot: string): Promise<CrdManifest[]> {
   const folder = join(repoRoot, CRD_FOLDER);
-  const files = (await readdir(folder)).filter((f) => f.endsWith('.yaml')).sort();
+  // kustomization.yaml lists the CRDs for `kubectl apply -k`; it is not one of them.
+  const files = (await readdir(folder))
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .sort();
   const crds: CrdManifest[] = [];
   for (const file of files) {
     for (const document of parseAllDocuments(await readFile(join(folder, file), 'utf8'))) {
