@@ -22,6 +22,7 @@
  *   function reads (a misspelt variable would be ignored silently).
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { FUNCTIONS } from '../../functions/index.ts';
@@ -580,12 +581,19 @@ describe('the processes', () => {
     const known = variablesOfLocalRuntime();
     for (const { name } of container.env ?? []) assert.ok(known.has(name), name);
     const functionNames = new Set(FUNCTIONS.map((f) => f.name));
+    // The probes run the image's node: the program of the Dockerfile's ENTRYPOINT.
+    const dockerfile = await readFile(new URL('../../Dockerfile', import.meta.url), 'utf8');
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+    assert.ok(entrypoint, 'the Dockerfile has an exec-form ENTRYPOINT');
+    const [node] = JSON.parse(entrypoint) as string[];
     for (const probe of [
       container.startupProbe,
       container.readinessProbe,
       container.livenessProbe,
     ]) {
-      const script = probe?.exec?.command.join(' ') ?? '';
+      const command = probe?.exec?.command ?? [];
+      assert.equal(command[0], node);
+      const script = command.join(' ');
       const url = /http:\/\/127\.0\.0\.1:(\d+)\/([a-z-]+)(\/health\/[a-z]+)/.exec(script);
       assert.ok(url, script);
       assert.equal(url[1], port, 'the probe asks the port the runtime listens on');
