@@ -160,40 +160,53 @@ function isLocalPath(span: string, folder: string): boolean {
  */
 function extract(text: string, document: string): NamedPath[] {
   const folder = dirname(document);
+  const prose = proseLines(text).join('\n');
+  const lineAt = (offset: number): number => prose.slice(0, offset).split('\n').length;
   const found: NamedPath[] = [];
-  const add = (line: number, written: string, path: string, fragment?: string): void => {
-    found.push({ document, line, written, path: normalize(path), fragment });
+  const add = (offset: number, written: string, path: string, fragment?: string): void => {
+    found.push({ document, line: lineAt(offset), written, path: normalize(path), fragment });
   };
-  proseLines(text).forEach((prose, index) => {
-    const line = index + 1;
-    // Markdown links (not URLs).
-    for (const match of prose.matchAll(/\]\(([^()\s]+)\)/g)) {
-      const target = match[1] ?? '';
-      if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
-      const [file = '', fragment] = target.split('#');
-      if (file === '') {
-        // An anchor of the document itself.
-        add(line, target, document, fragment);
-        continue;
-      }
-      if (notAPath(file)) continue;
-      add(line, target, join(folder, decodeURIComponent(file)), fragment);
+  // Markdown links (not URLs).
+  for (const match of prose.matchAll(/\]\(([^()\s]+)\)/g)) {
+    const target = match[1] ?? '';
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
+    const [file = '', fragment] = target.split('#');
+    if (file === '') {
+      // An anchor of the document itself.
+      add(match.index, target, document, fragment);
+      continue;
     }
-    // Inline code spans.
-    for (const match of prose.matchAll(/(`+)([^`]+?)\1(?!`)/g)) {
-      const span = (match[2] ?? '').trim();
-      if (!isRootPath(span) && isLocalPath(span, folder) && !notAPath(span)) {
-        add(line, span, join(folder, span));
-        continue;
-      }
-      for (const raw of span.split(/\s+/)) {
-        const word = trimWord(raw);
-        if (!isRootPath(word) || notAPath(word)) continue;
-        add(line, word, word);
-      }
+    if (notAPath(file)) continue;
+    add(match.index, target, join(folder, decodeURIComponent(file)), fragment);
+  }
+  // Inline code spans; one may continue on the next line, never past a blank line.
+  for (const match of prose.matchAll(/(`+)((?:(?!\n\s*\n)[^`])+?)\1(?!`)/g)) {
+    const span = (match[2] ?? '').trim();
+    if (!isRootPath(span) && isLocalPath(span, folder) && !notAPath(span)) {
+      add(match.index, span, join(folder, span));
+      continue;
     }
-  });
+    for (const word of pathWords(span)) {
+      if (isRootPath(word) && !notAPath(word)) add(match.index, word, word);
+    }
+  }
   return found;
+}
+
+/**
+ * The words of a code span that may be paths. In a kubectl command only the arguments of
+ * `-f`/`-k` (`--filename`, `--kustomize`) are files: its other words name API objects, and
+ * `deploy/<name>` there is a Deployment, not the folder deploy/.
+ */
+function pathWords(span: string): string[] {
+  const words = span.split(/\s+/).map(trimWord);
+  if (words[0] !== 'kubectl') return words;
+  return words.flatMap((word, i) => {
+    const inline = /^--(filename|kustomize)=(.+)$/.exec(word)?.[2];
+    if (inline !== undefined) return [inline];
+    const flag = words[i - 1] ?? '';
+    return ['-f', '-k', '--filename', '--kustomize'].includes(flag) ? [word] : [];
+  });
 }
 
 /** The paths one document of the repository names. */
@@ -255,6 +268,8 @@ test('the extraction finds links, code spans, commands, local names, and skips w
   const text = [
     'See [the design](docs/architecture.md#layering), [below](#tests), [a site](https://example.com).',
     'Run `kubectl apply -k deploy/namespace-access -n team-a`; read `shared/api/`.',
+    'Then `kubectl rollout status deploy/supabase-reconciler`, `kubectl apply',
+    '--filename=deploy/crd/`.',
     'Not paths: `dist/cli.mjs`, `functions/<name>/index.ts`, `shared/**/*.test.ts`, `npm test`.',
     '```',
     'deploy/inside-a-fence.yaml',
@@ -268,6 +283,7 @@ test('the extraction finds links, code spans, commands, local names, and skips w
     'README.md#tests',
     'deploy/namespace-access',
     'shared/api/',
+    'deploy/crd/',
   ]);
   assert.deepEqual(words('deploy/README.md').slice(-1), ['deploy/base/config.yaml']);
   const at = { document: 'README.md', line: 1, written: '' };
