@@ -1,7 +1,7 @@
 /**
  * The status validate-deps writes: the start of a chain, and the result of the checks.
  *
- * Churn (DESIGN.md rule 5): `latencyMs` and `lastConnectedTime` are written once per chain,
+ * Churn (docs/architecture.md rule 5): `latencyMs` and `lastConnectedTime` are written once per chain,
  * by the first run of the chain that connects, and again only when `connected` flips. A
  * redelivered or duplicated event of the same chain that still connects therefore writes
  * nothing, and events that start nothing never reach this file (they cost no API call).
