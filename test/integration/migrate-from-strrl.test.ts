@@ -25,7 +25,8 @@ import {
 import { runCli } from '../../shared/local/cli.ts';
 import { MIGRATE_FIELD_MANAGER } from '../../shared/migrate/command.ts';
 import { applyCrd, freshNamespace, kube, kubeConnection } from '../env/index.ts';
-import { strrlCrd } from '../fixtures/strrl-crd.ts';
+import { acquireClusterLock } from '../env/cluster-lock.ts';
+import { STRRL_CRD_LOCK, strrlCrd } from '../fixtures/strrl-crd.ts';
 
 const ours = { group: API_GROUP, version: API_VERSION, plural: PLURAL } as const;
 const reference = { group: 'supabase.strrl.dev', version: 'v1alpha1', plural: 'supabaseprojects' };
@@ -122,8 +123,18 @@ describe('supabase-reconciler migrate-from-strrl', () => {
   let blocked: string;
 
   test('refuses clearly when the reference CRD is not installed', async () => {
-    await waitForCrdGone(strrlCrd.metadata.name);
-    const { code, out, err } = await cli();
+    // Without the CRD, every reference project of the cluster goes, and with them what they
+    // own: secrets-adoption's test holds the CRD installed while it runs.
+    const release = await acquireClusterLock(STRRL_CRD_LOCK);
+    let answer;
+    try {
+      await waitForCrdGone(strrlCrd.metadata.name);
+      answer = await cli();
+    } finally {
+      await applyCrd(strrlCrd);
+      await release();
+    }
+    const { code, out, err } = answer;
     assert.equal(code, 1);
     assert.equal(out, '');
     assert.equal(

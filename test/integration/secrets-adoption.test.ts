@@ -4,7 +4,7 @@
  * project carries `supabase.reconciler.dev/adopt-jwt-secret: strrl`, on the real API server.
  */
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { errors, jwtVerify } from 'jose';
 import {
   ADOPT_FROM_REFERENCE_OPERATOR,
@@ -25,7 +25,9 @@ import {
 } from '../../shared/secrets/names.ts';
 import { reconcileSecrets } from '../../functions/secrets/handler.ts';
 import { applyCrd, freshNamespace, kube } from '../env/index.ts';
+import { acquireClusterLock } from '../env/cluster-lock.ts';
 import { createReferenceJwtSecret } from '../fixtures/reference-operator.ts';
+import { STRRL_CRD_LOCK, strrlCrd } from '../fixtures/strrl-crd.ts';
 import {
   assertNoValues,
   createProject,
@@ -65,8 +67,17 @@ async function projectEvents(namespace: string, reason: string) {
   return list.items.filter((e) => e.reason === reason && e.involvedObject.name === 'demo');
 }
 
+// The reference operator's CRD, held installed for this file: the Secrets' owners are real
+// reference projects (test/fixtures/reference-operator.ts), and migrate-from-strrl's test
+// removes that CRD for a moment, which would delete them and, through them, the Secrets.
+let releaseStrrlCrd: (() => Promise<void>) | undefined;
 before(async () => {
   await applyCrd(supabaseProjectCrd());
+  releaseStrrlCrd = await acquireClusterLock(STRRL_CRD_LOCK);
+  await applyCrd(strrlCrd);
+});
+after(async () => {
+  await releaseStrrlCrd?.();
 });
 
 describe('the reference operator’s JWT Secret', () => {
