@@ -446,6 +446,13 @@ describe('migrate: a migration and its ledger entry', () => {
     client.on('error', () => undefined);
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const running = migrate(client, target, [migration('0001_slow.sql', 'SELECT pg_sleep(30);')]);
+    // Awaited from the start: the run may fail before the termination's own answer arrives,
+    // and a rejection nobody awaits yet fails the test file.
+    const refused = assert.rejects(running, (error: unknown) => {
+      assert.ok(error instanceof TransientError, `expected TransientError, got ${String(error)}`);
+      assert.match(error.message, /apply migration 0001_slow\.sql/);
+      return true;
+    });
     try {
       // Wait until the migration's statement runs, then end its backend.
       for (let i = 0; i < 200; i++) {
@@ -457,11 +464,7 @@ describe('migrate: a migration and its ledger entry', () => {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
       await killer.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
-      await assert.rejects(running, (error: unknown) => {
-        assert.ok(error instanceof TransientError, `expected TransientError, got ${String(error)}`);
-        assert.match(error.message, /apply migration 0001_slow\.sql/);
-        return true;
-      });
+      await refused;
     } finally {
       await killer.end();
       await client.end().catch(() => undefined);
