@@ -131,7 +131,12 @@ test('after SIGTERM no new connection is accepted', async () => {
   const inFlight = post(port, sampleEvent({ data: { delayMs: 500 } }));
   await new Promise((resolve) => setTimeout(resolve, 150));
   running.child.kill('SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Once the process says so (not after a fixed wait: a loaded machine may take longer to
+  // deliver the signal), its listener is closed in the same tick.
+  for (let waited = 0; !logLines(running).some((l) => l.msg === 'shutting down'); waited += 20) {
+    assert.ok(waited < 10_000, 'the process never said it was shutting down');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   await assert.rejects(fetch(`http://127.0.0.1:${port}/health/liveness`));
   assert.equal((await inFlight).status, 200);
   assert.equal(await running.exited, 0);
