@@ -95,9 +95,9 @@ async function validate(
   context: EventContext,
 ): Promise<HandlerResult> {
   const fresh = startsChain(event, target);
+  const span = context.span.spanContext();
+  const traceId = isSpanContextValid(span) ? span.traceId : undefined;
   if (fresh) {
-    const span = context.span.spanContext();
-    const traceId = isSpanContextValid(span) ? span.traceId : undefined;
     const start = chainStart(target, traceId);
     if (!(await writePhaseStatus(deps.projects, target, start, deps.now()))) return gone(target);
   }
@@ -166,6 +166,13 @@ async function validate(
     target,
     {
       ...recorded,
+      // The chain goes on in this delivery's trace: after a transient failure the broker's
+      // next attempt of an ApiServerSource event (which carries no trace context) is a new
+      // trace, and status.lastTraceId must name the one the phases run in.
+      fields: {
+        ...recorded.fields,
+        ...(advance && traceId !== undefined ? { lastTraceId: traceId } : {}),
+      },
       conditions: [
         ...recorded.conditions,
         ...clearedSecretFailures(target.project.status, target.generation),

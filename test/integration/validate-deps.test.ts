@@ -391,10 +391,13 @@ describe('a transient problem', () => {
 
     // The database comes back (the Secret is fixed): the retry succeeds.
     await putSecret(namespace, 'demo-db', await databaseSecretData());
-    const { result } = await run(event);
+    const { result, context } = await run(event);
     assertReply(result, created);
     const healed = (await readProject(namespace)).status;
     assert.equal(healed?.phase, 'InitializingDatabase');
+    // The chain goes on in the retry's trace (the event carries none: each attempt is a new
+    // trace), and lastTraceId names it, not the first attempt's.
+    assert.equal(healed.lastTraceId, context.traceId);
     assert.equal(condition(healed, 'PostgreSQLConnected').status, 'True');
     assert.ok(healed.dependencies?.postgresql?.lastConnectedTime);
   });
