@@ -60,6 +60,15 @@ go_min="$(awk '$1 == "go" { print $2; exit }' "$module_dir/go.mod")"
 # component (deploy/components/observability) runs.
 jaeger_module_dir="$root/test/env/jaeger"
 
+# The -ldflags of a Kubernetes binary: stripped, and stamped with its release (`kubectl
+# version`, the API server's /version), as the release build does.
+k8s_ldflags() {
+  local minor="${k8s_version#v1.}"
+  minor="${minor%%.*}"
+  local pkg=k8s.io/component-base/version
+  echo "-s -w -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+}
+
 # The versions are read from go.mod so that it stays the one place they are pinned.
 module_version() { awk -v m="$1" '$1 == m && NF >= 2 { print $2; exit }' "$module_dir/go.mod"; }
 
@@ -176,28 +185,22 @@ echo "envtest-assets: building $what from Go modules into $dir (first run only; 
 export CGO_ENABLED=0
 case "$part" in
   kube)
-    minor="${k8s_version#v1.}"
-    minor="${minor%%.*}"
-    version_pkg=k8s.io/component-base/version
     (
       cd "$module_dir"
       export GOFLAGS=-mod=readonly
       go build -trimpath \
-        -ldflags "-s -w -X $version_pkg.gitVersion=$k8s_version -X $version_pkg.gitMajor=1 -X $version_pkg.gitMinor=$minor" \
+        -ldflags "$(k8s_ldflags)" \
         -o "$staging/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
       go build -trimpath -ldflags "-s -w" -o "$staging/etcd" go.etcd.io/etcd/server/v3
     ) >&2
     ;;
   controllers)
-    minor="${k8s_version#v1.}"
-    minor="${minor%%.*}"
-    version_pkg=k8s.io/component-base/version
     (
       cd "$module_dir"
       export GOFLAGS=-mod=readonly
       for bin in "${binaries[@]}"; do
         go build -trimpath \
-          -ldflags "-s -w -X $version_pkg.gitVersion=$k8s_version -X $version_pkg.gitMajor=1 -X $version_pkg.gitMinor=$minor" \
+          -ldflags "$(k8s_ldflags)" \
           -o "$staging/$bin" "k8s.io/kubernetes/cmd/$bin"
       done
     ) >&2
@@ -226,14 +229,11 @@ case "$part" in
     ) >&2
     ;;
   kubectl)
-    minor="${k8s_version#v1.}"
-    minor="${minor%%.*}"
-    version_pkg=k8s.io/component-base/version
     (
       cd "$module_dir"
       export GOFLAGS=-mod=readonly
       go build -trimpath \
-        -ldflags "-s -w -X $version_pkg.gitVersion=$k8s_version -X $version_pkg.gitMajor=1 -X $version_pkg.gitMinor=$minor" \
+        -ldflags "$(k8s_ldflags)" \
         -o "$staging/kubectl" k8s.io/kubernetes/cmd/kubectl
     ) >&2
     ;;

@@ -27,6 +27,7 @@ import {
   chainEventFor,
   createProject,
   createSecret,
+  testDatabaseSecret,
   installProjectCrd,
   readProject,
 } from '../fixtures/project.ts';
@@ -159,14 +160,7 @@ describe('functions run from the build', () => {
     t.after(() => fn.stop());
     const namespace = await freshNamespace('build-initdb');
     const { database } = await freshDatabase('build_initdb');
-    const pgEnv = postgresConnection();
-    await createSecret(namespace, 'demo-db', {
-      host: pgEnv.host,
-      port: String(pgEnv.port),
-      database,
-      username: pgEnv.user,
-      password: pgEnv.password,
-    });
+    await createSecret(namespace, 'demo-db', testDatabaseSecret(database));
     const project = await createProject(namespace);
     const res = await post(fn.port, chainEventFor(CHAIN_EVENT.dependenciesValidated, project));
     assert.equal(res.status, 200, await res.clone().text());
@@ -179,7 +173,7 @@ describe('functions run from the build', () => {
       .filter((f) => f.endsWith('.sql'))
       .sort();
     assert.deepEqual(shipped, sources);
-    const client = new pg.Client({ ...pgEnv, database });
+    const client = new pg.Client({ ...postgresConnection(), database });
     await client.connect();
     try {
       const ledger = await client.query<{ name: string }>(

@@ -11,19 +11,16 @@ import { COMPONENT_READY_CONDITIONS } from '../../shared/api/conditions.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
 import { FUNCTIONS } from '../../functions/index.ts';
 import { runCli } from '../../shared/local/cli.ts';
-import { freshNamespace, kube, kubeConnection } from '../env/index.ts';
+import { kube, kubeConnection } from '../env/index.ts';
 import { projectOnTestServers } from '../fixtures/chain.ts';
-import { startTestRuntime, type TestRuntime } from '../fixtures/local-runtime.ts';
-import { installProjectCrd } from '../fixtures/project.ts';
+import { startRuntimeInFreshNamespace, type TestRuntime } from '../fixtures/local-runtime.ts';
 import { readProject, waitForProject } from './support.ts';
 
 let namespace: string;
 let local: TestRuntime;
 
 before(async () => {
-  await installProjectCrd();
-  namespace = await freshNamespace('e2e-create');
-  local = await startTestRuntime([namespace]);
+  ({ namespace, local } = await startRuntimeInFreshNamespace('e2e-create'));
 });
 
 after(async () => {

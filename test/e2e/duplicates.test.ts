@@ -14,10 +14,9 @@ import pg from 'pg';
 import { LEDGER_TABLE, loadMigrations } from '../../shared/db/migrations.ts';
 import { chainEvent } from '../../shared/events/chain.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
-import { freshNamespace, kube, postgresConnection } from '../env/index.ts';
+import { kube, postgresConnection } from '../env/index.ts';
 import { projectOnTestServers } from '../fixtures/chain.ts';
-import { startTestRuntime, type TestRuntime } from '../fixtures/local-runtime.ts';
-import { installProjectCrd } from '../fixtures/project.ts';
+import { startRuntimeInFreshNamespace, type TestRuntime } from '../fixtures/local-runtime.ts';
 import {
   deploymentShapes,
   isRunningAndReady,
@@ -31,9 +30,7 @@ let namespace: string;
 let local: TestRuntime;
 
 before(async () => {
-  await installProjectCrd();
-  namespace = await freshNamespace('e2e-dup');
-  local = await startTestRuntime([namespace]);
+  ({ namespace, local } = await startRuntimeInFreshNamespace('e2e-dup'));
 });
 
 after(async () => {

@@ -19,20 +19,15 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { FUNCTIONS } from '../../functions/index.ts';
-import {
-  freshBucket,
-  freshDatabase,
-  freshNamespace,
-  kubeConnection,
-  postgresConnection,
-  s3Connection,
-} from '../env/index.ts';
+import { freshBucket, freshDatabase, freshNamespace, kubeConnection } from '../env/index.ts';
 import { kubectl } from '../env/deploy-tools.ts';
 import { eventFixture } from '../fixtures/events.ts';
 import { startTestRuntime, type TestRuntime } from '../fixtures/local-runtime.ts';
 import {
   createProject,
   createSecret,
+  testDatabaseSecret,
+  testStorageSecret,
   installProjectCrd,
   patchProject,
 } from '../fixtures/project.ts';
@@ -104,22 +99,12 @@ let manifests: Manifest[];
 
 /** The projects' Secrets, on the test PostgreSQL (a database each) and S3 (a bucket each). */
 async function projectSecrets(namespace: string, name: string): Promise<void> {
-  const pg = postgresConnection();
-  const s3 = s3Connection();
-  await createSecret(namespace, `${name}-db`, {
-    host: pg.host,
-    port: String(pg.port),
-    database: (await freshDatabase(`rbac_${name}`)).database,
-    username: pg.user,
-    password: pg.password,
-  });
-  await createSecret(namespace, `${name}-s3`, {
-    endpoint: s3.endpoint,
-    region: s3.region,
-    bucket: await freshBucket(`rbac-${name}`),
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-  });
+  await createSecret(
+    namespace,
+    `${name}-db`,
+    testDatabaseSecret((await freshDatabase(`rbac_${name}`)).database),
+  );
+  await createSecret(namespace, `${name}-s3`, testStorageSecret(await freshBucket(`rbac-${name}`)));
 }
 
 async function waitUntilGone(namespace: string, name: string): Promise<void> {

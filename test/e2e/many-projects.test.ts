@@ -15,20 +15,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { CloudEvent } from 'cloudevents';
-import { COMPONENT_READY_CONDITIONS } from '../../shared/api/conditions.ts';
+import { CONDITION_TYPES } from '../../shared/api/conditions.ts';
 import { PING_EVENT } from '../../shared/events/types.ts';
 import type { LiveProject } from '../../shared/reconcile/project-store.ts';
-import {
-  freshBucket,
-  freshDatabase,
-  freshNamespace,
-  postgresConnection,
-  s3Connection,
-} from '../env/index.ts';
+import { freshBucket, freshDatabase, freshNamespace } from '../env/index.ts';
 import { startTestRuntime, type TestRuntime } from '../fixtures/local-runtime.ts';
 import {
   createProject,
   createSecret,
+  testDatabaseSecret,
+  testStorageSecret,
   installProjectCrd,
   patchProject,
 } from '../fixtures/project.ts';
@@ -63,42 +59,17 @@ after(async () => {
 
 /** Creates project `name` with its own database and bucket on the test servers. */
 async function createOnTestServers(namespace: string, name: string): Promise<void> {
-  const pg = postgresConnection();
-  const s3 = s3Connection();
   const [{ database }, bucket] = await Promise.all([
     freshDatabase(`e2e_many_${name.replace(/-/g, '_')}`),
     freshBucket(`e2e-many-${name}`),
   ]);
-  await createSecret(namespace, `${name}-db`, {
-    host: pg.host,
-    port: String(pg.port),
-    database,
-    username: pg.user,
-    password: pg.password,
-  });
-  await createSecret(namespace, `${name}-s3`, {
-    endpoint: s3.endpoint,
-    region: s3.region,
-    bucket,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-  });
+  await createSecret(namespace, `${name}-db`, testDatabaseSecret(database));
+  await createSecret(namespace, `${name}-s3`, testStorageSecret(bucket));
   await createProject(namespace, { name });
 }
 
 /** The conditions every phase writes: one missing would be a lost status write. */
-const EVERY_CONDITION = [
-  'Ready',
-  'Progressing',
-  'Available',
-  'Degraded',
-  'PostgreSQLConnected',
-  'S3Connected',
-  'DatabaseInitialized',
-  'SecretsReady',
-  'NetworkReady',
-  ...Object.values(COMPONENT_READY_CONDITIONS),
-];
+const EVERY_CONDITION = CONDITION_TYPES;
 
 test(
   `${PROJECTS} projects at once in ${NAMESPACES} namespaces: all Running, nothing lost, no chain without a change`,

@@ -11,10 +11,10 @@ import { after, before, test } from 'node:test';
 import { chainEvent } from '../../shared/events/chain.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
 import { PROJECT_RESOURCE } from '../../shared/reconcile/project-store.ts';
-import { freshNamespace, kube } from '../env/index.ts';
+import { kube } from '../env/index.ts';
 import { projectOnTestServers } from '../fixtures/chain.ts';
-import { startTestRuntime, type TestRuntime } from '../fixtures/local-runtime.ts';
-import { createProject, installProjectCrd } from '../fixtures/project.ts';
+import { startRuntimeInFreshNamespace, type TestRuntime } from '../fixtures/local-runtime.ts';
+import { createProject } from '../fixtures/project.ts';
 import {
   deploymentShapes,
   isRunningAndReady,
@@ -31,9 +31,7 @@ let namespace: string;
 let local: TestRuntime;
 
 before(async () => {
-  await installProjectCrd();
-  namespace = await freshNamespace('e2e-recreate');
-  local = await startTestRuntime([namespace]);
+  ({ namespace, local } = await startRuntimeInFreshNamespace('e2e-recreate'));
 });
 
 after(async () => {

@@ -10,10 +10,9 @@ import { after, before, test } from 'node:test';
 import { componentResourceName } from '../../shared/api/resource-names.ts';
 import { COMPONENTS } from '../../shared/api/components.ts';
 import { CHAIN_EVENT } from '../../shared/events/types.ts';
-import { freshNamespace } from '../env/index.ts';
 import { projectOnTestServers } from '../fixtures/chain.ts';
-import { startTestRuntime, type TestRuntime } from '../fixtures/local-runtime.ts';
-import { installProjectCrd, patchProject } from '../fixtures/project.ts';
+import { startRuntimeInFreshNamespace, type TestRuntime } from '../fixtures/local-runtime.ts';
+import { patchProject } from '../fixtures/project.ts';
 import {
   chainTraces,
   deploymentShapes,
@@ -28,9 +27,7 @@ let namespace: string;
 let local: TestRuntime;
 
 before(async () => {
-  await installProjectCrd();
-  namespace = await freshNamespace('e2e-update');
-  local = await startTestRuntime([namespace]);
+  ({ namespace, local } = await startRuntimeInFreshNamespace('e2e-update'));
 });
 
 after(async () => {

@@ -6,11 +6,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { HTTP } from 'cloudevents';
-import { freshDatabase, freshNamespace, postgresConnection } from '../env/index.ts';
+import { freshDatabase, freshNamespace } from '../env/index.ts';
 import { LOOPBACK_ALLOWED_ENV } from '../fixtures/egress.ts';
 import { eventFixture, type HttpFixture } from '../fixtures/events.ts';
 import { startFunctionProcess, type FunctionProcess } from '../fixtures/function-process.ts';
-import { apiServerEvent, createSecret, installProjectCrd } from '../fixtures/project.ts';
+import {
+  apiServerEvent,
+  createSecret,
+  installProjectCrd,
+  testDatabaseSecret,
+} from '../fixtures/project.ts';
 import {
   deleteProject,
   liveProject,
@@ -45,14 +50,7 @@ test("the adapter's delete events are accepted; those that need nothing are ackn
 test('a deleted project is finalized over HTTP: 204, the project is gone, an Event says what was kept', async () => {
   const namespace = await freshNamespace('finalize-proc');
   const { database } = await freshDatabase('finalize_proc');
-  const pgEnv = postgresConnection();
-  await createSecret(namespace, 'demo-db', {
-    host: pgEnv.host,
-    port: String(pgEnv.port),
-    database,
-    username: pgEnv.user,
-    password: pgEnv.password,
-  });
+  await createSecret(namespace, 'demo-db', testDatabaseSecret(database));
   await projectWithFinalizer(namespace);
   const { live } = await deleteProject(namespace);
   const answer = await post(HTTP.binary(apiServerEvent(live, 'update')));

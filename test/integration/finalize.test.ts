@@ -36,6 +36,7 @@ import {
   chainEventFor,
   createProject,
   createSecret,
+  testDatabaseSecret,
   installProjectCrd,
   patchProject,
 } from '../fixtures/project.ts';
@@ -83,14 +84,7 @@ function local(inventory: DatabaseInventory): DatabaseInventory {
 async function setup(spec: Record<string, unknown> = {}): Promise<Setup> {
   const namespace = await freshNamespace('finalize');
   const { database } = await freshDatabase('finalize');
-  const pgEnv = postgresConnection();
-  await createSecret(namespace, 'demo-db', {
-    host: pgEnv.host,
-    port: String(pgEnv.port),
-    database,
-    username: pgEnv.user,
-    password: pgEnv.password,
-  });
+  await createSecret(namespace, 'demo-db', testDatabaseSecret(database));
   const project = await projectWithFinalizer(namespace, { spec });
   const before = await withClient(superuser(database), inventoryOf);
   await initialiseDatabase(
@@ -328,14 +322,7 @@ describe('finalize', () => {
       await client.query('CREATE EXTENSION pgcrypto');
     });
     const before = await withClient(superuser(database), inventoryOf);
-    const pgEnv = postgresConnection();
-    await createSecret(namespace, 'demo-db', {
-      host: pgEnv.host,
-      port: String(pgEnv.port),
-      database,
-      username: pgEnv.user,
-      password: pgEnv.password,
-    });
+    await createSecret(namespace, 'demo-db', testDatabaseSecret(database));
     await projectWithFinalizer(namespace, { spec: deletionPolicy('Delete') });
     await initialiseDatabase(
       databaseTarget(database),
